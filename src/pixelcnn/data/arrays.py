@@ -1,0 +1,149 @@
+"""Images stored as numpy arrays in ``.npy`` and ``.npz`` files.
+
+Format (numpy's NPY/NPZ, https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html),
+read with ``allow_pickle=False``. Images must be uint8 and shaped
+``[N, H, W]`` (gray), ``[N, H, W, C]`` or ``[N, C, H, W]`` with C 1 or 3; a
+shape where both readings fit (e.g. ``[N, 3, 5, 3]``) is refused as ambiguous.
+
+An ``.npz`` holds either
+
+* ``images`` (else its first array whose name does not end in ``labels``)
+  and optionally ``labels``: one set, split like a folder; or
+* arrays named after splits, ``train``, ``valid``, ``test``, each with
+  optional labels ``train_labels``, ``valid_labels``, ``test_labels``.
+
+Labels are non-negative integers ``[N]``.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pixelcnn.errors import DataError
+
+SPLIT_KEYS = ("train", "valid", "test")
+ARRAY_SUFFIXES = (".npy", ".npz")
+
+
+def read_array_file(
+    path: str | Path, key: str | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Images and labels of a ``.npy`` / ``.npz`` file.
+
+    Args:
+        path: the file.
+        key: for an ``.npz``, the array to read ("train", "images", …);
+            None: ``images`` or the first array. Must be None for ``.npy``.
+
+    Returns:
+        images: uint8 ``[N, C, H, W]``; labels: int64 ``[N]`` or None.
+    """
+    path = Path(path)
+    if path.suffix == ".npy" and key is None:
+        images, labels, where = _load(path, None), None, str(path)
+    elif path.suffix == ".npz":
+        names = npz_names(path)
+        key = key if key is not None else _default_key(names, path)
+        if key not in names:
+            raise DataError(f"{path}: no array '{key}' (arrays: {', '.join(names)})")
+        label_key = "labels" if key == "images" else f"{key}_labels"
+        images = _load(path, key)
+        labels = _load(path, label_key) if label_key in names else None
+        where = f"{path}['{key}']"
+    else:
+        raise DataError(f"{path}: expected a .npy file, or a .npz file (optionally with a key)")
+    images = to_nchw(images, where)
+    return images, None if labels is None else check_labels(labels, len(images), where)
+
+
+def array_file_splits(path: str | Path) -> list[str]:
+    """Splits an array file offers: its split keys, else "train", "test", "all"."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        names = npz_names(path)
+        keyed = [k for k in SPLIT_KEYS if k in names]
+        if keyed:
+            return keyed
+    return ["train", "test", "all"]
+
+
+def npz_names(path: Path) -> list[str]:
+    """Names of the arrays in an ``.npz`` file."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return list(archive.files)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"{path}: not a readable .npz file ({e})") from None
+
+
+def npz_num_classes(path: Path) -> int:
+    """1 + the largest label over every ``*labels`` array of an ``.npz`` (0 if none)."""
+    names = [n for n in npz_names(path) if n.endswith("labels")]
+    tops = [int(_load(path, n).max(initial=-1)) for n in names]
+    return max(tops, default=-1) + 1
+
+
+def to_nchw(array: np.ndarray, where: str) -> torch.Tensor:
+    """uint8 array ``[N, H, W]``, ``[N, H, W, C]`` or ``[N, C, H, W]`` → tensor ``[N, C, H, W]``."""
+    if array.dtype != np.uint8:
+        raise DataError(f"{where}: dtype {array.dtype}, expected uint8 (values 0..255)")
+    if array.ndim == 3:
+        return torch.from_numpy(np.ascontiguousarray(array[:, None]))
+    if array.ndim != 4:
+        raise DataError(
+            f"{where}: shape {list(array.shape)}, expected [N, H, W], [N, H, W, C] or [N, C, H, W]"
+        )
+    last, second = array.shape[3] in (1, 3), array.shape[1] in (1, 3)
+    if last and second:
+        raise DataError(f"{where}: shape {list(array.shape)} is ambiguous: channels first or last?")
+    if last:
+        return torch.from_numpy(np.ascontiguousarray(array.transpose(0, 3, 1, 2)))
+    if second:
+        return torch.from_numpy(np.ascontiguousarray(array))
+    raise DataError(f"{where}: shape {list(array.shape)}: expected 1 or 3 channels, first or last")
+
+
+def check_labels(labels: np.ndarray, n: int, where: str) -> torch.Tensor:
+    """Non-negative integer labels ``[n]`` → int64 tensor ``[n]``."""
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{where}: labels have dtype {labels.dtype}, expected integers")
+    if labels.shape != (n,):
+        raise DataError(f"{where}: labels have shape {list(labels.shape)}, expected [{n}]")
+    if n and labels.min() < 0:
+        raise DataError(f"{where}: negative label {int(labels.min())}")
+    return torch.from_numpy(labels.astype(np.int64))
+
+
+def _default_key(names: list[str], path: Path) -> str:
+    if "images" in names:
+        return "images"
+    candidates = [n for n in names if not n.endswith("labels")]
+    if not candidates:
+        raise DataError(f"{path}: no image array (arrays: {', '.join(names) or 'none'})")
+    return candidates[0]
+
+
+def _load(path: Path, key: str | None) -> np.ndarray:
+    """One array of a ``.npy`` (key None) or ``.npz`` file, without unpickling."""
+    try:
+        if key is None:
+            array = np.load(path, allow_pickle=False)
+        else:
+            with np.load(path, allow_pickle=False) as archive:
+                array = archive[key]
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        detail = (str(e).splitlines() or [""])[0]
+        raise DataError(
+            f"{path}: cannot read {'array ' + repr(key) if key else 'the array'} ({detail})"
+        ) from None
+    if not isinstance(array, np.ndarray):
+        raise DataError(f"{path}: holds a .npz archive, not one array; rename it to .npz")
+    return array

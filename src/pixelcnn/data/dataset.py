@@ -1,0 +1,88 @@
+"""The in-memory data set every loader returns.
+
+Images are always ``uint8`` in ``[N, C, H, W]`` with values 0..255, whatever
+the file format; a binary set (binarized MNIST) stores 0 and 255, so that
+quantising to ``L`` levels by ``level = v * L // 256`` gives 0 and 1 for
+``L = 2``. Labels are ``int64`` in ``[0, num_classes)``, or ``None``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from pixelcnn.errors import DataError
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Images and optional class labels of one split, held in memory.
+
+    Attributes:
+        images: uint8 tensor ``[N, C, H, W]``, values 0..255.
+        labels: int64 tensor ``[N]`` in ``[0, num_classes)``, or None.
+        num_classes: number of classes; 0 when there are no labels.
+        name: registered name, or the path the data came from.
+        split: the split name ("train", "test", "valid" or "all").
+        class_names: one name per class when known, else empty.
+
+    ``eq=False``: tensors have no single truth value, so data sets compare
+    by identity.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor | None
+    num_classes: int
+    name: str
+    split: str
+    class_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_images(self.images, self.where)
+        _check_labels(self.labels, self.num_classes, len(self.images), self.where)
+        if self.class_names and len(self.class_names) != self.num_classes:
+            raise DataError(
+                f"{self.where}: {len(self.class_names)} class names for {self.num_classes} classes"
+            )
+
+    @property
+    def where(self) -> str:
+        """``"name split"``, for error messages."""
+        return f"{self.name} {self.split}"
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of one image."""
+        _, c, h, w = self.images.shape
+        return (c, h, w)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def _check_images(images: object, where: str) -> None:
+    if not isinstance(images, torch.Tensor):
+        raise DataError(f"{where}: images must be a torch.Tensor, got {type(images).__name__}")
+    if images.dtype != torch.uint8:
+        raise DataError(f"{where}: images have dtype {images.dtype}, expected torch.uint8")
+    if images.ndim != 4 or min(images.shape[1:], default=0) < 1:
+        raise DataError(f"{where}: images have shape {list(images.shape)}, expected [N, C, H, W]")
+    if len(images) == 0:
+        raise DataError(f"{where}: no images")
+
+
+def _check_labels(labels: object, num_classes: int, n: int, where: str) -> None:
+    if labels is None:
+        if num_classes != 0:
+            raise DataError(f"{where}: num_classes is {num_classes} but there are no labels")
+        return
+    if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64:
+        raise DataError(f"{where}: labels must be an int64 torch.Tensor")
+    if labels.shape != (n,):
+        raise DataError(f"{where}: labels have shape {list(labels.shape)}, expected [{n}]")
+    if num_classes < 1:
+        raise DataError(f"{where}: labels given but num_classes is {num_classes}")
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= num_classes:
+        raise DataError(f"{where}: labels range over {low}..{high}, outside [0, {num_classes})")

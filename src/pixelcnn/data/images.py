@@ -1,0 +1,129 @@
+"""Folders of image files (PNG, JPEG, BMP, GIF, WebP, TIFF), read with Pillow.
+
+Files are taken recursively, sorted by their path relative to the folder.
+Hidden files and folders (name starting with ".") and files whose extension
+is not an image extension are skipped; a file with an image extension that
+Pillow cannot decode is an error. Alpha is dropped, not composited.
+
+Labels: when the folder holds only sub-folders (no image directly in it),
+each sub-folder is a class and the classes are the sorted sub-folder names;
+otherwise there are no labels.
+
+Not implemented: 16-bit and floating-point images (modes I, I;16, F), and
+animated images beyond their first frame.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from pixelcnn.data.transform import check_size, fit_image
+from pixelcnn.errors import DataError
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+GRAY_MODES = frozenset({"1", "L", "LA", "La"})
+
+
+def list_images(folder: str | Path) -> tuple[list[Path], list[int] | None, tuple[str, ...]]:
+    """Image files of ``folder``, their class indices (or None) and the class names."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder")
+    top_images = [p for p in folder.iterdir() if _is_image(p)]
+    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if top_images or not subfolders:
+        return _images_under(folder), None, ()
+    files, labels = [], []
+    for label, sub in enumerate(subfolders):
+        found = _images_under(sub)
+        files += found
+        labels += [label] * len(found)
+    return files, labels, tuple(p.name for p in subfolders)
+
+
+def read_image_folder(
+    folder: str | Path, *, channels: int | None = None, image_size: tuple[int, int] | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None, tuple[str, ...]]:
+    """Images, labels and class names of a folder of images.
+
+    Args:
+        folder: the folder (see the module docstring for layout and labels).
+        channels: 1 (gray), 3 (RGB), or None: 1 when every image is gray
+            (Pillow modes 1, L, LA), else 3.
+        image_size: ``(H, W)`` to centre-crop and resize every image to, or
+            None: every image must then have the size of the first.
+
+    Returns:
+        images: uint8 ``[N, C, H, W]``; labels: int64 ``[N]`` or None; class names.
+    """
+    files, labels, classes = list_images(folder)
+    if not files:
+        raise DataError(f"{folder}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    if image_size is not None:
+        check_size(image_size)
+    if channels not in (None, 1, 3):
+        raise DataError(f"channels must be 1 (gray), 3 (RGB) or None, got {channels}")
+    arrays, all_gray = [], True
+    for path in files:
+        array, gray = read_image(path, channels, image_size)
+        _check_same_size(array, arrays[0] if arrays else array, path, files[0])
+        arrays.append(array)
+        all_gray &= gray
+    images = np.stack(arrays)  # [N, C, H, W]
+    if channels is None and all_gray:
+        images = np.ascontiguousarray(images[:, :1])
+    label_tensor = None if labels is None else torch.tensor(labels, dtype=torch.int64)
+    return torch.from_numpy(images), label_tensor, classes
+
+
+def read_image(
+    path: Path, channels: int | None, image_size: tuple[int, int] | None
+) -> tuple[np.ndarray, bool]:
+    """uint8 ``[C, H, W]`` of one image file (C = 3 when ``channels`` is None); is it gray?"""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            mode = image.mode
+            if mode.startswith("I") or mode == "F":
+                raise DataError(
+                    f"{path}: image mode {mode} (16-bit or float) is not supported; "
+                    "save it as 8-bit"
+                )
+            image = image.convert("L" if channels == 1 else "RGB")
+    except DataError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise DataError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
+    if image_size is not None:
+        image = fit_image(image, image_size)
+    array = np.asarray(image)
+    array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    return array, mode in GRAY_MODES
+
+
+def _check_same_size(array: np.ndarray, first: np.ndarray, path: Path, first_path: Path) -> None:
+    if array.shape[1:] != first.shape[1:]:
+        (h, w), (h0, w0) = array.shape[1:], first.shape[1:]
+        raise DataError(
+            f"{path}: image is {h}x{w} (HxW) but {first_path.name} is {h0}x{w0}; "
+            "pass image_size to centre-crop and resize all images"
+        )
+
+
+def _images_under(folder: Path) -> list[Path]:
+    files = [p for p in folder.rglob("*") if _is_image(p) and not _hidden(p, folder)]
+    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _is_image(path: Path) -> bool:
+    return (
+        path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
+    )
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)

@@ -1,0 +1,84 @@
+"""Data sets named by a path: a folder of images, or a ``.npy`` / ``.npz`` file.
+
+Splits. A folder, a ``.npy`` file or an ``.npz`` file without split arrays is
+one set: split ``"all"`` is every image in file order; ``"train"`` and
+``"test"`` are a deterministic 90 % / 10 % hold-out, stratified by class when
+there are labels (:func:`pixelcnn.data.splits.holdout_indices`), so the two
+never overlap. An ``.npz`` with arrays ``train`` / ``valid`` / ``test`` offers
+exactly those splits. For folders already split on disk (``root/train``,
+``root/test``), name each sub-folder and ask for split ``"all"``.
+
+Formats: :mod:`pixelcnn.data.images` and :mod:`pixelcnn.data.arrays`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from pixelcnn.data.arrays import ARRAY_SUFFIXES, array_file_splits, npz_num_classes, read_array_file
+from pixelcnn.data.dataset import Dataset
+from pixelcnn.data.images import read_image_folder
+from pixelcnn.data.splits import HOLDOUT_SPLITS, holdout_indices
+from pixelcnn.errors import DataError
+
+
+def is_data_path(name: str | Path) -> bool:
+    """Whether ``name`` is an existing folder or ``.npy`` / ``.npz`` file."""
+    path = Path(name).expanduser()
+    return path.is_dir() or (path.is_file() and path.suffix in ARRAY_SUFFIXES)
+
+
+def path_splits(path: str | Path) -> list[str]:
+    """Splits the folder or array file at ``path`` offers."""
+    path = Path(path).expanduser()
+    return array_file_splits(path) if path.is_file() else list(HOLDOUT_SPLITS)
+
+
+def load_path_dataset(
+    path: str | Path,
+    split: str,
+    *,
+    channels: int | None = None,
+    image_size: tuple[int, int] | None = None,
+) -> Dataset:
+    """Split ``split`` of the folder or array file at ``path``.
+
+    ``channels`` and ``image_size`` are applied while reading a folder (whose
+    images may differ in size); for arrays, :func:`load_dataset` applies them.
+    """
+    path = Path(path).expanduser()
+    splits = path_splits(path)
+    if split not in splits:
+        raise DataError(f"{path}: no split '{split}'; choose from {', '.join(splits)}")
+    if path.is_dir():
+        images, labels, classes = read_image_folder(path, channels=channels, image_size=image_size)
+    elif splits == list(HOLDOUT_SPLITS):
+        (images, labels), classes = read_array_file(path), ()
+    else:  # an .npz with one array per split
+        images, labels = read_array_file(path, split)
+        num_classes = npz_num_classes(path) if labels is not None else 0
+        return Dataset(images, labels, num_classes, str(path), split)
+    return _holdout(images, labels, classes, str(path), split)
+
+
+def _holdout(
+    images: torch.Tensor,
+    labels: torch.Tensor | None,
+    classes: tuple[str, ...],
+    name: str,
+    split: str,
+) -> Dataset:
+    """The ``split`` part of one set of images ``[N, C, H, W]`` and labels ``[N]`` or None."""
+    num_classes = len(classes) or (0 if labels is None else int(labels.max()) + 1)
+    index = torch.from_numpy(
+        holdout_indices(None if labels is None else labels.numpy(), len(images), split)
+    )
+    if len(index) == 0:
+        raise DataError(
+            f"{name}: split '{split}' is empty ({len(images)} images, 10 % held out for test); "
+            "use split 'all'"
+        )
+    part_labels = None if labels is None else labels[index]
+    return Dataset(images[index], part_labels, num_classes, name, split, classes)

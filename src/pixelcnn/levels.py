@@ -1,0 +1,68 @@
+"""Quantisation: uint8 pixel values <-> integer levels in ``[0, L)``.
+
+This is the one place that knows how 8-bit values map to levels. Level ``l``
+covers the uint8 bin ``[l * 256 / L, (l + 1) * 256 / L)``, so L = 256 is the
+identity and L = 2 thresholds at 128. Binarisation for binary models (L = 2)
+comes in three kinds: a fixed threshold, a stochastic draw made once with a
+fixed seed (static) and a new draw every epoch (dynamic), each draw taking
+value ``v`` to 1 with probability ``v / 255``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from pixelcnn.errors import ConfigError
+
+BINARIZE = ("none", "threshold", "static", "dynamic")
+
+
+def check_levels(levels: int) -> int:
+    if not isinstance(levels, int) or not 2 <= levels <= 256:
+        raise ConfigError(f"levels must be an integer in [2, 256], got {levels!r}")
+    return levels
+
+
+def to_levels(images: torch.Tensor, levels: int) -> torch.Tensor:
+    """uint8 ``[..]`` in 0..255 -> long levels ``[..]`` in ``[0, levels)``."""
+    check_levels(levels)
+    if images.dtype != torch.uint8:
+        raise ConfigError(f"to_levels expects uint8 images, got {images.dtype}")
+    return images.long() * levels // 256
+
+
+def to_uint8(levels_: torch.Tensor, levels: int, how: str = "centre") -> torch.Tensor:
+    """Levels -> uint8 for display or saving.
+
+    ``how="centre"``: the centre of each level's bin (round-trips through
+    :func:`to_levels`); ``how="stretch"``: spread levels over 0..255 so the
+    lowest is black and the highest white (binary images as black and white).
+    """
+    check_levels(levels)
+    x = levels_.double()
+    if how == "centre":
+        values = torch.floor((x + 0.5) * 256.0 / levels)
+    elif how == "stretch":
+        values = torch.round(x * 255.0 / (levels - 1))
+    else:
+        raise ConfigError(f"how must be 'centre' or 'stretch', got {how!r}")
+    return values.clamp(0, 255).to(torch.uint8)
+
+
+def binarize(images: torch.Tensor, method: str, *, seed: int = 0, epoch: int = 0) -> torch.Tensor:
+    """uint8 images -> uint8 images of 0 and 255 (so that 2 levels read them as 0 and 1).
+
+    ``method``: "threshold" (``v >= 128``), "static" (a draw fixed by ``seed``)
+    or "dynamic" (a draw fixed by ``seed`` and ``epoch``, new each epoch).
+    The draw depends only on the seed, the epoch and the whole array, never on
+    global random state, so a resumed run sees the same data.
+    """
+    if method == "threshold":
+        bits = images >= 128
+    elif method in ("static", "dynamic"):
+        g = torch.Generator().manual_seed(seed * 1_000_003 + (epoch if method == "dynamic" else 0))
+        u = torch.rand(images.shape, generator=g)
+        bits = u * 255.0 < images.float()
+    else:
+        raise ConfigError(f"binarize must be one of {BINARIZE[1:]}, got {method!r}")
+    return bits.to(torch.uint8) * 255

@@ -1,0 +1,167 @@
+"""Gated PixelCNN (van den Oord et al. 2016b, "Conditional Image Generation with PixelCNN Decoders").
+
+Two stacks remove the blind spot of the original PixelCNN:
+
+- the vertical stack convolves with kernels open on every row up to and
+  including the current one (mask "V"), so it sees whole rows above; it is
+  shifted down one row before the horizontal stack reads it, through a 1x1
+  "link" convolution, so no information from the current row leaks;
+- the horizontal stack convolves along the current row (``1 x k`` kernels,
+  mask A in the first layer, B after it, colour-masked at the centre), with a
+  residual connection and a skip connection to the output.
+
+Every layer uses the gate ``tanh(a) * sigmoid(b)``; class labels and a dense
+vector add biases to the gates of both stacks (eq. 4 of the paper).
+
+Fast sampling: the vertical stack is advanced one row at a time, when the row
+above is complete, and the horizontal stack one sub-pixel at a time.
+
+Not implemented: the spatial (map-shaped) conditioning of the paper's
+section 2.3 and its PixelCNN auto-encoder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pixelcnn.models.config import check, register_config
+from pixelcnn.nn import MaskedConv2d, Step, gate, scale_levels
+from pixelcnn.nn.condition import Conditioning
+
+
+@register_config
+@dataclass(frozen=True)
+class GatedPixelCNNConfig:
+    """Settings of :class:`GatedPixelCNN`.
+
+    ``hidden`` is the width p of each stack (gates read 2p channels);
+    ``layers`` counts gated layers after the first; ``head`` is the width of
+    the hidden 1x1 output layer.
+    """
+
+    ARCH = "gated"
+    in_channels: int = 1
+    levels: int = 256
+    image_size: tuple[int, int] = (28, 28)
+    hidden: int = 48
+    layers: int = 7
+    kernel_in: int = 7
+    kernel: int = 3
+    head: int = 96
+    num_classes: int = 0
+    cond_dim: int = 0
+
+    def __post_init__(self):
+        c = self.in_channels
+        check(c >= 1, f"in_channels must be >= 1, got {c}")
+        check(2 <= self.levels <= 256, f"levels must be in [2, 256], got {self.levels}")
+        check(min(self.image_size) >= 1, f"image_size must be positive, got {self.image_size}")
+        check(self.layers >= 0, f"layers must be >= 0, got {self.layers}")
+        check(self.hidden % c == 0, f"hidden = {self.hidden} must be a multiple of in_channels = {c}")
+        check(self.head >= c and self.head % c == 0, f"head = {self.head} must be a positive multiple of in_channels = {c}")
+        check(self.kernel_in % 2 == 1 and self.kernel % 2 == 1, "kernel sizes must be odd")
+        check(self.num_classes >= 0 and self.cond_dim >= 0, "num_classes and cond_dim must be >= 0")
+
+
+class GatedLayer(nn.Module):
+    """One layer of both stacks. ``first`` reads the image (C channels, mask A)."""
+
+    def __init__(self, cfg: GatedPixelCNNConfig, first: bool):
+        super().__init__()
+        c, p = cfg.in_channels, cfg.hidden
+        width, k = (c, cfg.kernel_in) if first else (p, cfg.kernel)
+        self.first = first
+        self.vconv = MaskedConv2d(width, 2 * p, k, "V")
+        self.hconv = MaskedConv2d(width, 2 * p, (1, k), "A" if first else "B", c)
+        self.link = MaskedConv2d(2 * p, 2 * p, 1, "full")
+        self.skip = MaskedConv2d(p, p, 1, "B", c)
+        self.res = None if first else MaskedConv2d(p, p, 1, "B", c)
+        conditional = cfg.num_classes or cfg.cond_dim
+        self.vcond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * p) if conditional else None
+        self.hcond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * p) if conditional else None
+
+
+class GatedPixelCNN(nn.Module):
+    """Integer levels ``[B, C, H, W]`` -> logits ``[B, C, L, H, W]``."""
+
+    def __init__(self, config: GatedPixelCNNConfig):
+        super().__init__()
+        self.config = cfg = config
+        c = cfg.in_channels
+        self.layers = nn.ModuleList(GatedLayer(cfg, first=k == 0) for k in range(cfg.layers + 1))
+        self.head = nn.ModuleList([
+            MaskedConv2d(cfg.hidden, cfg.head, 1, "B", c),
+            MaskedConv2d(cfg.head, c * cfg.levels, 1, "B", c),
+        ])
+
+    @property
+    def output_layer(self) -> MaskedConv2d:
+        """The last layer (zeroing it makes every distribution uniform)."""
+        return self.head[-1]
+
+    def forward(self, x: torch.Tensor, cond=(None, None), step: Step | None = None) -> torch.Tensor:
+        """``x`` levels ``[B, C, H, W]``; ``cond`` a ``(labels, vector)`` pair; ``step``
+        None (the whole image) or a whole-image step that also fills the caches."""
+        links = [shift_down(v) for v in self.vertical(x, cond, step)]
+        return self.horizontal(x, links, cond, step)
+
+    def step(self, x: torch.Tensor, i: int, j: int, c: int, cache, cond=(None, None)) -> torch.Tensor:
+        """Logits ``[B, L]`` of sub-pixel ``(c, i, j)``.
+
+        The first time row ``i`` is visited, the vertical stack computes row
+        ``i - 1`` (complete by now); its links serve the whole of row ``i``.
+        """
+        state = cache.state(self)
+        if state.get("row") != i:
+            if i == 0:
+                state["links"] = [0.0] * len(self.layers)
+            else:
+                state["links"] = self.vertical(x, cond, Step.row(cache, i - 1))
+            state["row"] = i
+        links = [v if isinstance(v, float) else v[..., j : j + 1] for v in state["links"]]
+        return self.horizontal(x, links, cond, Step.pixel(cache, i, j, c))[:, c, :, 0, 0]
+
+    def vertical(self, x, cond, step: Step | None) -> list[torch.Tensor]:
+        """The link input of every layer: 1x1 of the vertical pre-activations, not yet shifted."""
+        links, v = [], None
+        for layer in self.layers:
+            if layer.first:
+                pre = layer.vconv.read_image(x, self._scale, step)
+            else:
+                pre = layer.vconv(gate(v), step)
+            if layer.vcond is not None:
+                pre = pre + layer.vcond(*cond)
+            links.append(layer.link(pre))
+            v = pre
+        return links
+
+    def horizontal(self, x, links, cond, step: Step | None) -> torch.Tensor:
+        c = self.config.in_channels
+        h = skip = None
+        for layer, link in zip(self.layers, links):
+            if layer.first:
+                pre = layer.hconv.read_image(x, self._scale, step)
+            else:
+                pre = layer.hconv(h, step)
+            pre = pre + link
+            if layer.hcond is not None:
+                pre = pre + layer.hcond(*cond)
+            g = gate(pre, c)
+            out = layer.skip(g, step)
+            skip = out if skip is None else skip + out
+            h = g if layer.first else h + layer.res(g, step)
+        out = self.head[1](torch.relu(self.head[0](torch.relu(skip), step)), step)
+        b, _, rh, rw = out.shape
+        return out.view(b, c, self.config.levels, rh, rw)
+
+    def _scale(self, x: torch.Tensor) -> torch.Tensor:
+        return scale_levels(x, self.config.levels, self.head[0].weight.dtype)
+
+
+def shift_down(t: torch.Tensor) -> torch.Tensor:
+    """Move every row one down (row 0 becomes zeros): ``[B, C, H, W]`` -> same shape."""
+    return F.pad(t, (0, 0, 1, 0))[:, :, :-1]

@@ -1,0 +1,101 @@
+"""What a user holds: a network, a likelihood and the config that made them.
+
+Units at this boundary: images are integer levels in ``[0, L)`` of shape
+``[B, C, H, W]``; log-likelihoods are natural logs (nats) per image;
+bits/dim = total nats / (N * C * H * W * ln 2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from pixelcnn.errors import PixelCNNError
+from pixelcnn.nn.condition import split_cond
+
+
+class AutoregressiveModel(nn.Module):
+    """A PixelCNN-family model: ``network(x) -> params``, ``likelihood.log_prob(x, params)``."""
+
+    def __init__(self, config, network: nn.Module, likelihood):
+        super().__init__()
+        self.config = config
+        self.network = network
+        self.likelihood = likelihood
+
+    @property
+    def name(self) -> str:
+        return self.config.ARCH
+
+    @property
+    def dims(self) -> int:
+        """Sub-pixels per image, C * H * W."""
+        return self.config.in_channels * self.config.image_size[0] * self.config.image_size[1]
+
+    def forward(self, x: torch.Tensor, cond=None) -> torch.Tensor:
+        """Distribution parameters for every sub-pixel (logits ``[B, C, L, H, W]``)."""
+        x = self.check_images(x)
+        return self.network(x, self.check_cond(cond, x.shape[0]))
+
+    def log_prob_map(self, x: torch.Tensor, cond=None) -> torch.Tensor:
+        """Log-probability in nats of each sub-pixel given those before it: ``[B, C, H, W]``."""
+        x = self.check_images(x)
+        return self.likelihood.log_prob_map(x, self.network(x, self.check_cond(cond, x.shape[0])))
+
+    def log_prob(self, x: torch.Tensor, cond=None) -> torch.Tensor:
+        """Exact log-likelihood of each image in nats: ``[B]``."""
+        return self.log_prob_map(x, cond).flatten(1).sum(1)
+
+    def bits_per_dim(self, x: torch.Tensor, cond=None) -> torch.Tensor:
+        """Mean negative log-likelihood over the batch in bits per sub-pixel (a scalar)."""
+        return -self.log_prob(x, cond).sum() / (x.shape[0] * self.dims * math.log(2))
+
+    def sample(self, n: int, **kwargs) -> torch.Tensor:
+        """Draw ``n`` images; see :func:`pixelcnn.sampling.sample` for the options."""
+        from pixelcnn.sampling import sample
+
+        return sample(self, n, **kwargs)
+
+    def check_images(self, x: torch.Tensor) -> torch.Tensor:
+        """Validate a batch of levels and return it as long; one clear error otherwise."""
+        cfg = self.config
+        want = (cfg.in_channels, *cfg.image_size)
+        if not isinstance(x, torch.Tensor):
+            raise PixelCNNError(f"images must be a torch.Tensor, got {type(x).__name__}")
+        if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
+            raise PixelCNNError(
+                f"images must hold integer levels in [0, {cfg.levels}), got dtype {x.dtype}; "
+                "convert with pixelcnn.levels.to_levels"
+            )
+        if x.dim() != 4 or tuple(x.shape[1:]) != want:
+            raise PixelCNNError(
+                f"images must have shape [B, {want[0]}, {want[1]}, {want[2]}], got {list(x.shape)}"
+            )
+        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= cfg.levels):
+            raise PixelCNNError(
+                f"image levels must lie in [0, {cfg.levels}), got values in "
+                f"[{int(x.min())}, {int(x.max())}]"
+            )
+        return x.long()
+
+    def check_cond(self, cond, batch: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Validate a condition (see :func:`~pixelcnn.nn.condition.split_cond`)."""
+        labels, vector = split_cond(cond)
+        classes = getattr(self.config, "num_classes", 0)
+        dim = getattr(self.config, "cond_dim", 0)
+        if labels is not None:
+            if not classes:
+                raise PixelCNNError(f"this {self.name} model is not class-conditional (num_classes = 0)")
+            if labels.dtype.is_floating_point or labels.shape != (batch,):
+                raise PixelCNNError(f"labels must be integers of shape [{batch}], got {labels.dtype} {list(labels.shape)}")
+            if batch and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+                raise PixelCNNError(f"labels must lie in [0, {classes}), got [{int(labels.min())}, {int(labels.max())}]")
+            labels = labels.long()
+        if vector is not None:
+            if not dim:
+                raise PixelCNNError(f"this {self.name} model takes no conditioning vector (cond_dim = 0)")
+            if vector.shape != (batch, dim):
+                raise PixelCNNError(f"conditioning vectors must have shape [{batch}, {dim}], got {list(vector.shape)}")
+        return labels, vector

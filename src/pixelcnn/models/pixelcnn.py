@@ -1,0 +1,140 @@
+"""The original PixelCNN (van den Oord et al. 2016a, "Pixel Recurrent Neural Networks").
+
+A 7x7 mask-A convolution, then either residual blocks (ReLU, 1x1 down to
+half width, kxk mask B, 1x1 back up; the paper's Figure 5) or plain mask-B
+layers (the classic tutorial network), then 1x1 output layers giving a
+categorical distribution over L levels for every sub-pixel.
+
+Not implemented: BatchNorm (it leaks future pixels in training mode) and the
+paper's PixelRNN variants. The network has a blind spot (see
+``pixelcnn receptive-field``); Gated PixelCNN removes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from pixelcnn.models.config import check, register_config
+from pixelcnn.nn import MaskedConv2d, Step, make_norm, scale_levels
+from pixelcnn.nn.condition import Conditioning
+
+
+@register_config
+@dataclass(frozen=True)
+class PixelCNNConfig:
+    """Settings of :class:`PixelCNN`.
+
+    ``hidden`` is the width of the main stream (2h in the paper); ``layers``
+    counts residual blocks (``block="residual"``) or mask-B layers after the
+    first (``block="plain"``). ``head`` is the width of the hidden 1x1 output
+    layer (0: a single 1x1 output layer).
+    """
+
+    ARCH = "pixelcnn"
+    in_channels: int = 1
+    levels: int = 256
+    image_size: tuple[int, int] = (28, 28)
+    hidden: int = 128
+    layers: int = 12
+    block: str = "residual"
+    kernel_in: int = 7
+    kernel: int = 3
+    head: int = 256
+    norm: str = "none"
+    num_classes: int = 0
+    cond_dim: int = 0
+
+    def __post_init__(self):
+        c = self.in_channels
+        check(c >= 1, f"in_channels must be >= 1, got {c}")
+        check(2 <= self.levels <= 256, f"levels must be in [2, 256], got {self.levels}")
+        check(min(self.image_size) >= 1, f"image_size must be positive, got {self.image_size}")
+        check(self.block in ("residual", "plain"), f"block must be 'residual' or 'plain', got {self.block!r}")
+        check(self.norm in ("none", "layer"), f"norm must be 'none' or 'layer', got {self.norm!r}")
+        check(self.layers >= 0, f"layers must be >= 0, got {self.layers}")
+        width = 2 * c if self.block == "residual" else c
+        check(self.hidden % width == 0, f"hidden = {self.hidden} must be a multiple of {width} "
+              f"(the {c} colour channel(s){' times 2 for the residual bottleneck' if width > c else ''})")
+        check(self.head % c == 0, f"head = {self.head} must be a multiple of in_channels = {c}")
+        check(self.num_classes >= 0 and self.cond_dim >= 0, "num_classes and cond_dim must be >= 0")
+
+
+class ResidualBlock(nn.Module):
+    """ReLU, 1x1 (n -> n/2), ReLU, kxk mask B, ReLU, 1x1 (n/2 -> n), plus the input."""
+
+    def __init__(self, channels: int, kernel: int, colours: int, norm: str):
+        super().__init__()
+        half = channels // 2
+        self.norms = nn.ModuleList(make_norm(norm, n, colours) for n in (channels, half, half)) if norm != "none" else None
+        self.convs = nn.ModuleList([
+            MaskedConv2d(channels, half, 1, "B", colours),
+            MaskedConv2d(half, half, kernel, "B", colours),
+            MaskedConv2d(half, channels, 1, "B", colours),
+        ])
+
+    def forward(self, x: torch.Tensor, step: Step | None = None) -> torch.Tensor:
+        h = x
+        for k, conv in enumerate(self.convs):
+            h = conv(torch.relu(self.norms[k](h) if self.norms is not None else h), step)
+        return x + h
+
+
+class PlainLayer(nn.Module):
+    """kxk mask B, normalisation, ReLU."""
+
+    def __init__(self, channels: int, kernel: int, colours: int, norm: str):
+        super().__init__()
+        self.conv = MaskedConv2d(channels, channels, kernel, "B", colours)
+        self.norm = make_norm(norm, channels, colours)
+
+    def forward(self, x: torch.Tensor, step: Step | None = None) -> torch.Tensor:
+        return torch.relu(self.norm(self.conv(x, step)))
+
+
+class PixelCNN(nn.Module):
+    """Integer levels ``[B, C, H, W]`` -> logits ``[B, C, L, H, W]``."""
+
+    def __init__(self, config: PixelCNNConfig):
+        super().__init__()
+        self.config = cfg = config
+        c, n = cfg.in_channels, cfg.hidden
+        self.conv_in = MaskedConv2d(c, n, cfg.kernel_in, "A", c)
+        self.cond = Conditioning(cfg.num_classes, cfg.cond_dim, n)
+        if cfg.block == "plain":
+            self.norm_in = make_norm(cfg.norm, n, c)
+            self.blocks = nn.ModuleList(PlainLayer(n, cfg.kernel, c, cfg.norm) for _ in range(cfg.layers))
+        else:
+            self.norm_in = nn.Identity()
+            self.blocks = nn.ModuleList(ResidualBlock(n, cfg.kernel, c, cfg.norm) for _ in range(cfg.layers))
+        widths = [n, cfg.head] if cfg.head else [n]
+        self.head = nn.ModuleList(MaskedConv2d(a, b, 1, "B", c) for a, b in zip(widths, widths[1:] + [c * cfg.levels]))
+
+    def forward(self, x: torch.Tensor, cond=(None, None), step: Step | None = None) -> torch.Tensor:
+        """``x`` levels ``[B, C, H, W]`` (the whole image, also in a step);
+        ``cond`` a ``(labels, vector)`` pair. Returns logits of the step's region."""
+        h = self.conv_in.read_image(x, self._scale, step)
+        if self.config.block == "plain":
+            h = torch.relu(self.norm_in(h))
+        if cond[0] is not None or cond[1] is not None:
+            h = h + self.cond(*cond)
+        for block in self.blocks:
+            h = block(h, step)
+        for conv in self.head:
+            h = conv(torch.relu(h), step)
+        b, _, rh, rw = h.shape
+        return h.view(b, self.config.in_channels, self.config.levels, rh, rw)
+
+    @property
+    def output_layer(self) -> MaskedConv2d:
+        """The last layer (zeroing it makes every distribution uniform)."""
+        return self.head[-1]
+
+    def _scale(self, x: torch.Tensor) -> torch.Tensor:
+        return scale_levels(x, self.config.levels, self.conv_in.weight.dtype)
+
+    def step(self, x: torch.Tensor, i: int, j: int, c: int, cache, cond=(None, None)) -> torch.Tensor:
+        """Logits ``[B, L]`` of sub-pixel ``(c, i, j)``, computing only position ``(i, j)``."""
+        return self(x, cond, Step.pixel(cache, i, j, c))[:, c, :, 0, 0]

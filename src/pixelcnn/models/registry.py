@@ -1,0 +1,67 @@
+"""Named model presets: the CLI's ``--model``, the docs and the tests all read this table.
+
+A preset is an architecture plus a frozen config; ``create_model(name,
+**overrides)`` replaces fields of the preset's config. Tests are parametrised
+over :func:`list_models`, so a preset is tested the moment it is added here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from pixelcnn.errors import ConfigError
+from pixelcnn.likelihoods import Categorical
+from pixelcnn.models.config import replace_config
+from pixelcnn.models.model import AutoregressiveModel
+from pixelcnn.models.gated import GatedPixelCNN, GatedPixelCNNConfig
+from pixelcnn.models.pixelcnn import PixelCNN, PixelCNNConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    config: object
+    summary: str
+
+
+PRESETS: dict[str, Preset] = {
+    "pixelcnn": Preset(
+        PixelCNNConfig(hidden=192, layers=12, block="residual", kernel_in=7, kernel=3, head=768),
+        "PixelCNN of the paper: 7x7 mask A, residual blocks (1x1, 3x3 mask B, 1x1), 1x1 output layers "
+        "(CPU-sized: 2h = 192 and 12 blocks where the paper's CIFAR-10 network has 2h = 256 and 15)",
+    ),
+    "pixelcnn-seed": Preset(
+        PixelCNNConfig(hidden=64, layers=7, block="plain", kernel_in=7, kernel=7, head=0, norm="layer"),
+        "classic tutorial PixelCNN: 8 masked 7x7 layers of 64 channels with LayerNorm and ReLU",
+    ),
+    "gated-pixelcnn": Preset(
+        GatedPixelCNNConfig(hidden=48, layers=7, kernel_in=7, kernel=3, head=96),
+        "Gated PixelCNN: vertical and horizontal stacks, gated units, no blind spot, optional class conditioning",
+    ),
+}
+
+NETWORKS: dict[str, type[nn.Module]] = {"pixelcnn": PixelCNN, "gated": GatedPixelCNN}
+
+
+def list_models() -> list[str]:
+    """Names of the registered presets."""
+    return list(PRESETS)
+
+
+def preset_config(name: str, **overrides):
+    """The config of preset ``name`` with ``overrides`` applied (checked)."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(PRESETS)}")
+    return replace_config(PRESETS[name].config, **overrides) if overrides else PRESETS[name].config
+
+
+def create_model(name: str, **overrides) -> AutoregressiveModel:
+    """A freshly initialised model from preset ``name`` (e.g. ``levels=2, in_channels=3``)."""
+    return build_model(preset_config(name, **overrides))
+
+
+def build_model(config) -> AutoregressiveModel:
+    """The model described by a config object (for example one read from a checkpoint)."""
+    network = NETWORKS[config.ARCH](config)
+    return AutoregressiveModel(config, network, Categorical(config.levels))

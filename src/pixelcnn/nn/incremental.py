@@ -1,0 +1,126 @@
+"""One masked convolution during an incremental run (see :mod:`pixelcnn.nn.step`).
+
+A :class:`ConvRun` keeps the layer's input map (channels-last and zero-padded
+by the kernel's box, so every window is a plain slice) and computes outputs
+for regions of it:
+
+- a region of rows (a row of the vertical stack, or the whole image) is one
+  ordinary convolution over the slab of memory it reads;
+- one position splits the kernel in two. The rows above the centre are
+  complete as soon as a row starts, so their contribution to the whole row
+  is one convolution, done once per row (as efficient as a full forward
+  pass). Each position then adds only its own row's taps (the left part and
+  the centre, colour-masked): a small matrix product on a view of memory.
+
+Each activation is thus computed once per run. The weights are read once, at
+the start of the run; a run must not outlive a weight update.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from pixelcnn.errors import PixelCNNError
+
+
+class ConvRun:
+    """State of ``conv`` (a :class:`~pixelcnn.nn.MaskedConv2d`) during one run of ``cache``."""
+
+    def __init__(self, conv, cache):
+        self.conv = conv
+        top, bottom, left, right = self.box = conv.box
+        batch, self.width = cache.batch, cache.width
+        self.padded_width = cache.width + left + right
+        self.memory = conv.weight.new_zeros(
+            (batch, cache.height + top + bottom, self.padded_width, conv.in_channels)
+        )  # [B, H+top+bottom, W+left+right, in]
+        self.flat = self.memory.view(batch, -1)  # the same memory, one row per image
+        weight = conv.masked_weight().detach()  # [out, in, top+1+bottom, left+1+right]
+        self.weight = weight
+        self.bias = None if conv.bias is None else conv.bias.detach()
+        # rows above the centre; channels-last so the row convolution reads memory without a reorder
+        self.above_weight = weight[:, :, :top].contiguous(memory_format=torch.channels_last)
+        self.plans: dict = {}  # group -> what position() needs for it (see _plan)
+        self.row = None  # the output row whose above-contributions are in self.above
+        self.above = None  # [B, W*out]: above-rows contribution plus bias, for self.row
+        # Output of the last position computed, reused every step: [B, out] and its [B, out, 1, 1] view.
+        self.out = weight.new_zeros(batch, conv.out_channels)
+        self.out4 = self.out.view(batch, conv.out_channels, 1, 1)
+
+    def write_region(self, x: torch.Tensor, step) -> None:
+        """Store the meaningful channels of region tensor ``x`` ``[B, in, rows, cols]``."""
+        top, _, left, _ = self.box
+        (r0, r1), (c0, c1) = step.rows, step.cols
+        ins = self.conv.group_slice(step.group, self.conv.in_channels)
+        self.memory[:, r0 + top : r1 + top, c0 + left : c1 + left, ins] = x[:, ins].permute(0, 2, 3, 1)
+
+    def write_rows(self, rows: torch.Tensor, first: int) -> None:
+        """Store whole rows ``[B, in, n, W]`` starting at image row ``first``."""
+        top, _, left, _ = self.box
+        n, w = rows.shape[-2:]
+        self.memory[:, first + top : first + top + n, left : left + w] = rows.permute(0, 2, 3, 1)
+
+    def region(self, step) -> torch.Tensor:
+        """Outputs ``[B, out, rows, cols]`` of a region of rows (one convolution);
+        channels outside the step's colour group are zero."""
+        (r0, r1), (c0, c1) = step.rows, step.cols
+        top, bottom, left, right = self.box
+        window = self.memory[:, r0 : r1 + top + bottom, c0 : c1 + left + right].permute(0, 3, 1, 2)
+        outs = self.conv.group_slice(step.group, self.conv.out_channels)
+        bias = None if self.bias is None else self.bias[outs]
+        y = F.conv2d(window, self.weight[outs], bias)
+        if outs == slice(None):
+            return y
+        return torch.constant_pad_nd(y, (0, 0, 0, 0, outs.start, self.conv.out_channels - outs.stop))
+
+    def position(self, x: torch.Tensor | None, i: int, j: int, group: int | None) -> torch.Tensor:
+        """Store position ``(i, j)`` of ``x`` ``[B, in, 1, 1]`` (None: already stored) and
+        return the outputs there, ``[B, out, 1, 1]``. Only the channels of ``group`` are
+        computed; the others keep whatever they held (callers never read them). The
+        result is a view of a buffer that the next position overwrites."""
+        plan = self.plans.get(group) or self._plan(group)
+        in_lo, in_hi, out_lo, out_hi, weight, bias = plan
+        top, left, cin = self.box[0], self.box[2], self.conv.in_channels
+        at = ((i + top) * self.padded_width + j) * cin  # flat offset of the window's first tap
+        if x is not None:
+            centre = at + left * cin
+            self.flat[:, centre + in_lo : centre + in_hi] = x.reshape(x.shape[0], cin)[:, in_lo:in_hi]
+        if top:
+            if self.row != i:
+                self._start_row(i)
+            base = self.above[:, j * self.conv.out_channels + out_lo : j * self.conv.out_channels + out_hi]
+        else:
+            base = bias
+        window = self.flat[:, at : at + (left + 1) * cin]  # the centre row's open taps, a view
+        torch.addmm(base, window, weight, out=self.out[:, out_lo:out_hi])
+        return self.out4
+
+    def _plan(self, group: int | None) -> tuple:
+        """Channel ranges and centre-row weight of ``group``, worked out once per run:
+        ``(in_lo, in_hi, out_lo, out_hi, weight [(left+1)*in, out_g], bias_g)``."""
+        conv = self.conv
+        if conv.kind not in ("A", "B"):
+            raise PixelCNNError(f"a {conv.kind!r} convolution cannot be computed one position at a time")
+        ins = conv.group_slice(group, conv.in_channels)
+        outs = conv.group_slice(group, conv.out_channels)
+        top, _, left, _ = self.box
+        row = self.weight[outs, :, top, : left + 1]  # [out_g, in, left+1]: taps right of the centre are closed
+        flat = row.permute(2, 1, 0).reshape(-1, row.shape[0]).contiguous()
+        bias = self.bias[outs] if self.bias is not None else flat.new_zeros(flat.shape[1])
+        plan = (
+            ins.start or 0, conv.in_channels if ins.stop is None else ins.stop,
+            outs.start or 0, conv.out_channels if outs.stop is None else outs.stop,
+            flat, bias,
+        )
+        self.plans[group] = plan
+        return plan
+
+    def _start_row(self, i: int) -> None:
+        """Contribution of the rows above row ``i`` (complete by now) to every output of row ``i``."""
+        top = self.box[0]
+        slab = self.memory[:, i : i + top].permute(0, 3, 1, 2)  # [B, in, top, W+left+right]
+        slab = slab.contiguous(memory_format=torch.channels_last)
+        above = F.conv2d(slab, self.above_weight, self.bias)  # [B, out, 1, W]
+        self.above = above[:, :, 0].transpose(1, 2).reshape(above.shape[0], -1)  # [B, W*out]
+        self.row = i

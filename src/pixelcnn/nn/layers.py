@@ -1,0 +1,69 @@
+"""Per-position layers: normalisation, gating and the input scaling.
+
+None of these mixes positions or images, so they work unchanged on the region
+tensors of an incremental pass (:mod:`pixelcnn.nn.step`). BatchNorm is
+deliberately absent: in training mode its statistics mix every position of
+every image, so an output would see future pixels.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pixelcnn.errors import ConfigError
+from pixelcnn.nn.masks import channel_groups
+
+
+class GroupedLayerNorm(nn.Module):
+    """LayerNorm over the channels of each colour group, at each position.
+
+    ``x`` ``[B, channels, H, W]``: channels split into ``groups`` contiguous
+    blocks (as in :func:`~pixelcnn.nn.masks.channel_groups`); each block is
+    normalised on its own, so colour group ``c`` never sees a later colour.
+    """
+
+    def __init__(self, channels: int, groups: int = 1, eps: float = 1e-5):
+        super().__init__()
+        channel_groups(channels, groups, "normalised channels")
+        self.groups, self.eps = groups, eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        if h == w == 1 and self.groups == 1:  # one position (fast sampling)
+            return F.layer_norm(x.view(b, c), (c,), self.weight, self.bias, self.eps).view(b, c, 1, 1)
+        x = x.movedim(1, -1)  # [B, H, W, C]
+        if self.groups == 1:
+            return F.layer_norm(x, (c,), self.weight, self.bias, self.eps).movedim(-1, 1)
+        g = F.layer_norm(x.reshape(b, h, w, self.groups, c // self.groups), (c // self.groups,), eps=self.eps)
+        return torch.addcmul(self.bias, g.reshape(b, h, w, c), self.weight).movedim(-1, 1)
+
+
+def make_norm(kind: str, channels: int, groups: int) -> nn.Module:
+    """``"layer"`` -> :class:`GroupedLayerNorm`; ``"none"`` -> identity."""
+    if kind == "layer":
+        return GroupedLayerNorm(channels, groups)
+    if kind == "none":
+        return nn.Identity()
+    raise ConfigError(f"unknown norm {kind!r}; expected 'layer' or 'none'")
+
+
+def gate(x: torch.Tensor, groups: int = 1) -> torch.Tensor:
+    """Gated activation ``tanh(a) * sigmoid(b)`` (van den Oord et al. 2016b, eq. 2).
+
+    ``x`` ``[B, 2n, H, W]`` -> ``[B, n, H, W]``. Each colour group of ``x``
+    holds its own ``a`` then ``b`` halves, so the result keeps the groups
+    contiguous and group ``c`` of the output reads only group ``c`` of ``x``.
+    """
+    b, c, h, w = x.shape
+    pairs = x.view(b, groups, 2, c // (2 * groups), h, w)
+    out = torch.tanh(pairs[:, :, 0]) * torch.sigmoid(pairs[:, :, 1])
+    return out.reshape(b, c // 2, h, w)
+
+
+def scale_levels(x: torch.Tensor, levels: int, dtype: torch.dtype) -> torch.Tensor:
+    """Integer levels ``[0, L)`` -> floats in ``[-1, 1]`` (level 0 -> -1, level L-1 -> 1)."""
+    return x.to(dtype) * (2.0 / (levels - 1)) - 1.0

@@ -1,0 +1,49 @@
+"""The printed likelihood is exact: probabilities of all images sum to one."""
+
+import itertools
+import math
+
+import pytest
+import torch
+
+import pixelcnn
+from helpers import small_model
+
+
+def all_images(channels: int, h: int, w: int, levels: int) -> torch.Tensor:
+    values = itertools.product(range(levels), repeat=channels * h * w)
+    return torch.tensor(list(values)).view(-1, channels, h, w)
+
+
+@pytest.mark.parametrize("name", pixelcnn.list_models())
+@pytest.mark.parametrize("channels,size,levels", [(1, (2, 2), 2), (3, (1, 2), 3), (1, (2, 3), 3)])
+def test_probabilities_of_all_images_sum_to_one(name, channels, size, levels):
+    model = small_model(name, channels=channels, levels=levels, size=size).eval()
+    images = all_images(channels, *size, levels)
+    with torch.no_grad():
+        total = torch.logsumexp(model.log_prob(images), dim=0)
+    assert abs(float(total)) < 1e-5
+
+
+@pytest.mark.parametrize("name", pixelcnn.list_models())
+@pytest.mark.parametrize("levels", [2, 5, 256])
+def test_zero_output_layer_scores_exactly_log2_levels_bits_per_dim(name, levels):
+    model = small_model(name, channels=3, levels=levels, size=(3, 4))
+    with torch.no_grad():
+        model.network.output_layer.weight.zero_()
+        model.network.output_layer.bias.zero_()
+    x = torch.randint(0, levels, (5, 3, 3, 4))
+    bpd = model.bits_per_dim(x)
+    assert torch.allclose(bpd, torch.tensor(math.log2(levels), dtype=bpd.dtype), atol=1e-12)
+    assert torch.allclose(model.log_prob(x), torch.full((5,), -36 * math.log(levels), dtype=bpd.dtype))
+
+
+def test_log_prob_map_sums_to_log_prob_and_bits_per_dim_uses_every_dimension():
+    model = small_model("pixelcnn", channels=3, levels=4, size=(3, 4))
+    x = torch.randint(0, 4, (6, 3, 3, 4))
+    per_subpixel = model.log_prob_map(x)
+    assert per_subpixel.shape == (6, 3, 3, 4)
+    assert torch.all(per_subpixel <= 0)
+    assert torch.allclose(per_subpixel.flatten(1).sum(1), model.log_prob(x))
+    expected = -model.log_prob(x).sum() / (6 * 3 * 3 * 4 * math.log(2))
+    assert torch.allclose(model.bits_per_dim(x), expected)
