@@ -135,3 +135,20 @@ def test_each_conv_step_matches_the_full_convolution(kind, kernel, groups):
                 out = conv(step.region(x), step)
                 sl = slice(c * 3, (c + 1) * 3) if groups > 1 else slice(None)
                 assert torch.allclose(out[:, sl], full[:, sl, i : i + 1, j : j + 1], atol=1e-12)
+
+
+@pytest.mark.parametrize("name", pixelcnn.list_models())
+def test_completion_starting_inside_a_pixel_and_a_row(name):
+    """The known prefix ends after the R of pixel (2, 3): the cached run is prefilled by one full
+    pass and starts at G of that pixel, mid-row; it must still match the reference."""
+    model = small_model(name, channels=3, levels=4, size=(4, 5))
+    truth = torch.randint(0, 4, (2, 3, 4, 5), generator=gen(8))
+    mask = torch.zeros_like(truth, dtype=torch.bool)
+    mask[:, :, :2] = True
+    mask[:, :, 2, :3] = True
+    mask[:, 0, 2, 3] = True
+    seen = []
+    fast = model.sample(2, known=truth, known_mask=mask, generator=gen(4), on_step=lambda i, j, c, p: seen.append((i, j, c)))
+    slow = model.sample(2, known=truth, known_mask=mask, generator=gen(4), method="reference")
+    assert seen[0] == (2, 3, 1)
+    assert torch.equal(fast, slow) and torch.equal(fast[mask], truth[mask])

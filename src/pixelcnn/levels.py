@@ -39,11 +39,13 @@ def to_uint8(levels_: torch.Tensor, levels: int, how: str = "centre") -> torch.T
     lowest is black and the highest white (binary images as black and white).
     """
     check_levels(levels)
-    x = levels_.double()
-    if how == "centre":
-        values = torch.floor((x + 0.5) * 256.0 / levels)
+    x = levels_.long()
+    if how == "centre":  # the middle of the uint8 values whose level is x
+        lo = (x * 256 + levels - 1) // levels
+        hi = ((x + 1) * 256 + levels - 1) // levels - 1
+        values = (lo + hi + 1) // 2
     elif how == "stretch":
-        values = torch.round(x * 255.0 / (levels - 1))
+        values = torch.round(x.double() * 255.0 / (levels - 1))
     else:
         raise ConfigError(f"how must be 'centre' or 'stretch', got {how!r}")
     return values.clamp(0, 255).to(torch.uint8)

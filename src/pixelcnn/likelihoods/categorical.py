@@ -23,6 +23,8 @@ class Categorical:
     def log_prob_map(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """Log-probability of each sub-pixel: ``x`` ``[B, C, H, W]`` levels,
         ``logits`` ``[B, C, L, H, W]`` -> nats ``[B, C, H, W]``."""
+        if logits.dtype in (torch.bfloat16, torch.float16):  # mixed-precision training: normalise in fp32
+            logits = logits.float()
         logp = F.log_softmax(logits, dim=2)
         return logp.gather(2, x.unsqueeze(2)).squeeze(2)
 

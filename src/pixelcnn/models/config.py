@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from pixelcnn.coerce import coerce
 from pixelcnn.errors import ConfigError
 
 _ARCHS: dict[str, type] = {}
@@ -45,40 +46,13 @@ def make_config(cls: type, values: dict) -> Any:
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ConfigError(f"unknown {cls.ARCH} setting(s) {unknown}; known: {sorted(fields)}")
-    clean = {k: _coerce(cls.ARCH, k, v, fields[k].default) for k, v in values.items()}
+    clean = {k: coerce(f"{cls.ARCH}.{k}", v, fields[k].default) for k, v in values.items()}
     return cls(**clean)
 
 
 def replace_config(config: Any, **overrides) -> Any:
     """``config`` with some fields changed, checked like :func:`make_config`."""
     return make_config(type(config), {**dataclasses.asdict(config), **overrides})
-
-
-def _coerce(arch: str, name: str, value: Any, default: Any) -> Any:
-    """Match the type of the field's default (JSON gives lists and ints)."""
-    if isinstance(default, tuple):
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = (value, value)
-        if not isinstance(value, (list, tuple)) or len(value) != len(default):
-            raise ConfigError(f"{arch}.{name} must be a pair like {list(default)}, got {value!r}")
-        return tuple(_coerce(arch, name, v, d) for v, d in zip(value, default))
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{arch}.{name} must be true or false, got {value!r}")
-        return value
-    if isinstance(default, int):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ConfigError(f"{arch}.{name} must be an integer, got {value!r}")
-        return value
-    if isinstance(default, float):
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ConfigError(f"{arch}.{name} must be a number, got {value!r}")
-        return float(value)
-    if isinstance(default, str) and not isinstance(value, str):
-        raise ConfigError(f"{arch}.{name} must be a string, got {value!r}")
-    return value
 
 
 def check(condition: bool, message: str) -> None:

@@ -75,15 +75,20 @@ class MaskedConv2d(nn.Module):
         """Convolve ``x`` ``[B, in, H, W]``; with ``step``, ``x`` is the step's region
         and only the region is computed (see :mod:`pixelcnn.nn.step`)."""
         if step is None:
-            top, bottom, left, right = self.box
-            x = F.pad(x, (left, right, top, bottom))
-            return F.conv2d(x, self.masked_weight(), self.bias)
+            return self._whole(x)
         run = self._run(step)
         (r0, r1), (c0, c1) = step.rows, step.cols
         if r1 - r0 == 1 and c1 - c0 == 1:
             return run.position(x, r0, c0, self._group(step))
         run.write_region(x, step)
         return run.region(step)
+
+    def _whole(self, x: torch.Tensor) -> torch.Tensor:
+        """The ordinary convolution of a whole map, zero-padded by the box (one-sided)."""
+        top, bottom, left, right = self.box
+        if top or bottom or left or right:
+            x = F.pad(x, (left, right, top, bottom))
+        return F.conv2d(x, self.masked_weight(), self.bias)
 
     def read_image(self, image: torch.Tensor, prepare, step: Step | None = None) -> torch.Tensor:
         """First layer: convolve ``prepare(image)``, where ``image`` is the whole

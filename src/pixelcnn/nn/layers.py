@@ -58,6 +58,9 @@ def gate(x: torch.Tensor, groups: int = 1) -> torch.Tensor:
     holds its own ``a`` then ``b`` halves, so the result keeps the groups
     contiguous and group ``c`` of the output reads only group ``c`` of ``x``.
     """
+    if groups == 1:
+        a, g = x.chunk(2, dim=1)
+        return torch.tanh(a) * torch.sigmoid(g)
     b, c, h, w = x.shape
     pairs = x.view(b, groups, 2, c // (2 * groups), h, w)
     out = torch.tanh(pairs[:, :, 0]) * torch.sigmoid(pairs[:, :, 1])

@@ -1,0 +1,126 @@
+"""Fast (cached) sampling against a forward pass and against the reference sampler.
+
+All figures come from one run on the same weights, on this machine:
+
+- ``forward_s``: one batched forward pass over ``n`` images (median of repeats);
+- ``fast_s``: the cached sampler drawing ``n`` images (median of repeats);
+- ``reference_step_s``: one step of the reference sampler (a full forward pass
+  per sub-pixel, median of ``--reference-steps`` steps), and its total
+  extrapolated to every sub-pixel, ``reference_total_s``;
+- ``fast_over_forward`` and ``reference_over_fast``.
+
+Before timing, the two samplers are checked to draw the same first rows.
+
+    python benchmarks/sampling.py            # prints JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import torch
+
+import pixelcnn
+from pixelcnn.sampling.samplers import ReferenceSteps
+
+CASES = [
+    # name, preset, overrides, targets
+    ("pixelcnn-seed 1x28x28", "pixelcnn-seed", {}, {"fast_over_forward_max": 3, "reference_over_fast_min": 200}),
+    ("pixelcnn 3x32x32", "pixelcnn", {"in_channels": 3, "image_size": (32, 32)}, {"fast_over_forward_max": 4}),
+    ("gated-pixelcnn 1x28x28", "gated-pixelcnn", {}, {}),
+]
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+@torch.no_grad()
+def measure(preset: str, overrides: dict, n: int, repeats: int, reference_steps: int, seed: int) -> dict:
+    torch.manual_seed(seed)
+    model = pixelcnn.create_model(preset, **overrides).eval()
+    cfg = model.config
+    c, (h, w) = cfg.in_channels, cfg.image_size
+    x = torch.randint(0, cfg.levels, (n, c, h, w), generator=torch.Generator().manual_seed(seed))
+    _check_same_first_rows(model, seed)
+    model(x)  # warm up
+    forward = median_time(lambda: model(x), repeats)
+    fast = median_time(lambda: model.sample(n, generator=torch.Generator().manual_seed(seed)), repeats)
+    steps = ReferenceSteps(model.network, torch.zeros(n, c, h, w, dtype=torch.long), (None, None))
+    positions = [(k // (w * c), (k // c) % w, k % c) for k in range(reference_steps)]
+    per_step = statistics.median(_time_each(lambda p=p: steps(*p), positions))
+    total = per_step * c * h * w
+    return {
+        "images": n,
+        "shape": [c, h, w],
+        "levels": cfg.levels,
+        "subpixels": c * h * w,
+        "forward_s": round(forward, 4),
+        "fast_s": round(fast, 3),
+        "reference_step_s": round(per_step, 4),
+        "reference_total_s": round(total, 1),
+        "fast_over_forward": round(fast / forward, 2),
+        "reference_over_fast": round(total / fast, 1),
+    }
+
+
+def _time_each(fn_for, positions):
+    out = []
+    for p in positions:
+        start = time.perf_counter()
+        fn_for(p)
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def _check_same_first_rows(model, seed: int) -> None:
+    """Both samplers must draw the same first sub-pixels (a cheap guard: the tests check it fully)."""
+    cfg = model.config
+    rows = 2
+    known = torch.zeros(2, cfg.in_channels, *cfg.image_size, dtype=torch.long)
+    mask = torch.zeros_like(known, dtype=torch.bool)
+    mask[:, :, rows:] = True  # everything below the first rows is "known": only the first rows are drawn
+    draw = [model.sample(2, known=known, known_mask=mask, method=m, generator=torch.Generator().manual_seed(seed))
+            for m in ("fast", "reference")]
+    if not torch.equal(draw[0], draw[1]):
+        raise SystemExit("fast and reference samplers disagree; the benchmark would be meaningless")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=64, help="images per batch (default 64)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (default 3)")
+    parser.add_argument("--reference-steps", type=int, default=5, help="reference steps timed (default 5)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    results = {}
+    for label, preset, overrides, targets in CASES:
+        r = measure(preset, overrides, args.n, args.repeats, args.reference_steps, args.seed)
+        checks = {}
+        if "fast_over_forward_max" in targets:
+            checks["fast_over_forward <= %g" % targets["fast_over_forward_max"]] = (
+                r["fast_over_forward"] <= targets["fast_over_forward_max"])
+        if "reference_over_fast_min" in targets:
+            checks["reference_over_fast >= %g" % targets["reference_over_fast_min"]] = (
+                r["reference_over_fast"] >= targets["reference_over_fast_min"])
+        r["targets_met"] = checks
+        results[label] = r
+    print(json.dumps({
+        "benchmark": "sampling",
+        "machine": {"cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version()},
+        "results": results,
+        "all_targets_met": all(ok for r in results.values() for ok in r["targets_met"].values()),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

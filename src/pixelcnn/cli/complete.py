@@ -1,0 +1,86 @@
+"""``pixelcnn complete``: keep the top rows of an image and sample the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pixelcnn.cli.common import add_checkpoint_args, add_command, add_sampling_args, data_section
+
+EXAMPLES = """
+  # the top 14 rows of a digit, 8 ways to finish it
+  pixelcnn complete --checkpoint runs/mnist5k --image digit.png --keep-rows 14 -n 8 --out completions.png
+
+  # an image of a data set instead of a file
+  pixelcnn complete --checkpoint runs/mnist5k --data mnist5k --split test --index 7 --keep-rows 12 --out c.png
+"""
+
+
+def register(sub) -> None:
+    parser = add_command(sub, "complete", "complete the bottom of an image given its top rows", EXAMPLES, run)
+    add_checkpoint_args(parser)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", help="a PNG/JPEG file (converted to the model's channels and size)")
+    source.add_argument("--data", help="a data set name or path; pick the image with --split and --index")
+    parser.add_argument("--split", default="test", help="split of --data (default test)")
+    parser.add_argument("--index", type=int, default=0, help="image of --data (default 0)")
+    parser.add_argument("--data-dir", help="where the data set's files are")
+    parser.add_argument("--keep-rows", type=int, required=True, help="rows kept from the top of the image")
+    parser.add_argument("-n", type=int, default=8, help="number of completions (default 8)")
+    parser.add_argument("--out", required=True, help="PNG: the image, its kept rows, then the completions")
+    add_sampling_args(parser)
+
+
+def run(args) -> int:
+    import torch
+
+    from pixelcnn.cli.common import load_checkpoint
+    from pixelcnn.errors import PixelCNNError
+    from pixelcnn.images import save_grid, save_npz
+    from pixelcnn.levels import to_uint8
+
+    model = load_checkpoint(args)
+    cfg = model.config
+    h = cfg.image_size[0]
+    if not 0 <= args.keep_rows <= h:
+        raise PixelCNNError(f"--keep-rows must be between 0 and the image height {h}, got {args.keep_rows}")
+    truth = _source_levels(model, args)  # long [1, C, H, W]
+    mask = torch.zeros_like(truth, dtype=torch.bool)
+    mask[:, :, : args.keep_rows] = True
+    device = next(model.parameters()).device
+    g = torch.Generator(device=device).manual_seed(args.seed)
+    done = model.sample(args.n, known=truth.to(device), known_mask=mask.to(device), temperature=args.temperature,
+                        generator=g, method=args.method).cpu()
+    kept = torch.where(mask, truth, torch.zeros_like(truth))
+    shown = torch.cat([truth, kept, done])
+    out = Path(args.out)
+    save_grid(to_uint8(shown, cfg.levels, how="stretch"), out, nrow=shown.shape[0])
+    npz = save_npz(out.with_suffix(".npz"), levels=done.to(torch.uint8), known=truth[0].to(torch.uint8),
+                   keep_rows=args.keep_rows)
+    print(f"wrote {out} (original, kept rows, {args.n} completions) and {npz}")
+    return 0
+
+
+def _source_levels(model, args):
+    """The image to complete as long levels ``[1, C, H, W]``, quantised as in training."""
+    import torch
+
+    from pixelcnn.data import load_dataset
+    from pixelcnn.data.images import read_image
+    from pixelcnn.errors import DataError
+    from pixelcnn.training.data import quantise
+
+    cfg = model.config
+    data = data_section(model, args.data, args.data_dir)
+    if args.image:
+        pixels = torch.tensor(read_image(Path(args.image), cfg.in_channels, cfg.image_size)[0])[None]
+    else:
+        ds = load_dataset(data.name, args.split, data_dir=data.data_dir or None, download=data.download)
+        if not 0 <= args.index < len(ds.images):
+            raise DataError(f"--index {args.index} is outside the {len(ds.images)} images of {data.name} {args.split}")
+        pixels = ds.images[args.index : args.index + 1]
+        if tuple(pixels.shape[1:]) != (cfg.in_channels, *cfg.image_size):
+            raise DataError(f"{data.name} images are {tuple(pixels.shape[1:])}, the model's are "
+                            f"{(cfg.in_channels, *cfg.image_size)}")
+    if data.binarize in ("static", "dynamic"):  # one image: a clean threshold, not a random draw
+        data = type(data)(**{**data.__dict__, "binarize": "threshold"})
+    return quantise(torch.as_tensor(pixels), data).long()

@@ -1,0 +1,65 @@
+"""``pixelcnn sample``: draw images from a trained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pixelcnn.cli.common import add_checkpoint_args, add_command, add_sampling_args
+
+EXAMPLES = """
+  pixelcnn sample --checkpoint runs/mnist5k -n 64 --out samples.png --seed 1
+  pixelcnn sample --checkpoint runs/mnist5k -n 16 --out cold.png --temperature 0.8
+  pixelcnn sample --checkpoint runs/cond --class 3 -n 8 --out threes.png
+  pixelcnn sample --checkpoint runs/cond --per-class 8 --out classes.png   # a row per class
+"""
+
+
+def register(sub) -> None:
+    parser = add_command(sub, "sample", "draw images; writes a PNG grid and an .npz of the images", EXAMPLES, run)
+    add_checkpoint_args(parser)
+    parser.add_argument("-n", type=int, default=64, help="number of images (default 64)")
+    parser.add_argument("--out", required=True, help="PNG grid to write; the .npz goes beside it")
+    parser.add_argument("--class", dest="label", type=int, help="class label for a class-conditional model")
+    parser.add_argument("--per-class", type=int, help="this many images of every class, one row per class")
+    parser.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_sampling_args(parser)
+
+
+def run(args) -> int:
+    import torch
+
+    from pixelcnn.cli.common import load_checkpoint
+    from pixelcnn.errors import PixelCNNError
+    from pixelcnn.images import save_grid, save_npz
+    from pixelcnn.levels import to_uint8
+
+    model = load_checkpoint(args)
+    classes = getattr(model.config, "num_classes", 0)
+    labels, nrow = None, None
+    if args.label is not None or args.per_class:
+        if not classes:
+            raise PixelCNNError(f"{args.checkpoint} is not class-conditional; drop --class / --per-class")
+        if args.per_class:
+            labels, nrow = torch.arange(classes).repeat_interleave(args.per_class), args.per_class
+        else:
+            labels = torch.full((args.n,), args.label)
+    n = labels.numel() if labels is not None else args.n
+    if n < 1:
+        raise PixelCNNError("-n must be at least 1")
+    device = next(model.parameters()).device
+    g = torch.Generator(device=device).manual_seed(args.seed)
+    chunks = []
+    for start in range(0, n, args.batch_size):
+        cond = None if labels is None else labels[start : start + args.batch_size].to(device)
+        size = min(args.batch_size, n - start)
+        chunks.append(model.sample(size, cond=cond, temperature=args.temperature, generator=g,
+                                   method=args.method, progress=args.progress).cpu())
+    levels = torch.cat(chunks)
+    out = Path(args.out)
+    save_grid(to_uint8(levels, model.config.levels, how="stretch"), out, nrow=nrow)
+    arrays = {"levels": levels.to(torch.uint8), "images": to_uint8(levels, model.config.levels)}
+    if labels is not None:
+        arrays["labels"] = labels
+    npz = save_npz(out.with_suffix(".npz"), **arrays)
+    print(f"wrote {out} and {npz} ({n} images)")
+    return 0

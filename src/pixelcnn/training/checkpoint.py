@@ -1,0 +1,226 @@
+"""Checkpoints that describe themselves and never unpickle code.
+
+A run directory holds::
+
+    config.json            the resolved run config (format version, model, data, train)
+    latest                 the name of the newest complete checkpoint (one line)
+    checkpoints/step-000000123/
+        config.json        the same, so a checkpoint copied elsewhere still loads
+        model.safetensors  training weights
+        ema.safetensors    EMA (Polyak) weights, used for evaluation and sampling
+        state.safetensors  optimiser tensors and random-number-generator states
+        state.json         step, epoch, position in the epoch, optimiser structure
+
+A checkpoint is written into a temporary directory, renamed into place, and
+only then named in ``latest`` (itself replaced atomically), so a kill at any
+moment leaves the previous checkpoint complete and named.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from pixelcnn.errors import CheckpointError, ConfigError
+from pixelcnn.models import build_model, config_from_dict
+
+FORMAT = "pixelcnn-checkpoint"
+FORMAT_VERSION = 1
+FILES = ("config.json", "model.safetensors", "state.safetensors", "state.json")
+
+
+def save_checkpoint(run_dir: Path, meta: dict, weights: dict, ema: dict | None, state: dict, keep: int = 2) -> Path:
+    """Write a checkpoint of ``state["step"]`` and point ``latest`` at it.
+
+    ``meta`` is the config.json content; ``weights``/``ema`` are state dicts;
+    ``state`` is nested plain data and tensors (optimiser, RNG, counters).
+    """
+    run_dir = Path(run_dir)
+    root = run_dir / "checkpoints"
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"step-{state['step']:09d}"
+    final = root / name
+    if all((final / f).is_file() for f in FILES):  # this step is saved already (runs are deterministic)
+        _write_text(run_dir / "latest", f"checkpoints/{name}\n")
+        return final
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}."))
+    try:
+        write_json(tmp / "config.json", meta)
+        save_file(_contiguous(weights), str(tmp / "model.safetensors"))
+        if ema is not None:
+            save_file(_contiguous(ema), str(tmp / "ema.safetensors"))
+        structure, tensors = split_tensors(state)
+        save_file(_contiguous(tensors), str(tmp / "state.safetensors"))
+        write_json(tmp / "state.json", structure)
+        _fsync_dir(tmp)
+        if final.exists():  # an incomplete leftover of a killed run, never named in latest
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _write_text(run_dir / "latest", f"checkpoints/{name}\n")
+    _prune(root, keep, final)
+    return final
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A run directory (via ``latest``) or a checkpoint directory -> the checkpoint directory."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint at {path}: the path does not exist")
+    if (path / "latest").is_file():
+        target = path / (path / "latest").read_text().strip()
+        if not target.is_dir():
+            raise CheckpointError(f"{path / 'latest'} names {target}, which does not exist")
+        path = target
+    missing = [f for f in FILES if not (path / f).is_file()]
+    if missing:
+        raise CheckpointError(f"{path} is not a pixelcnn checkpoint or run directory (missing {', '.join(missing)})")
+    return path
+
+
+def read_meta(path: str | Path) -> dict:
+    """The config.json of a checkpoint, checked for format and version."""
+    ckpt = resolve_checkpoint(path)
+    try:
+        meta = json.loads((ckpt / "config.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{ckpt / 'config.json'} is corrupt: {e}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{ckpt} was not written by pixelcnn (config.json has no '{FORMAT}' format)")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{ckpt} has checkpoint format version {version}; this pixelcnn reads version {FORMAT_VERSION}"
+        )
+    return meta
+
+
+def load(path: str | Path, *, weights: str = "ema", device: str | torch.device = "cpu"):
+    """The model saved at ``path`` (run or checkpoint directory), ready to use.
+
+    ``weights="ema"`` gives the EMA weights when the run kept them (else the
+    training weights); ``weights="raw"`` gives the training weights.
+    """
+    if weights not in ("ema", "raw"):
+        raise ConfigError(f"weights must be 'ema' or 'raw', got {weights!r}")
+    ckpt = resolve_checkpoint(path)
+    meta = read_meta(ckpt)
+    try:
+        model = build_model(config_from_dict(meta["model"]))
+    except (KeyError, ConfigError) as e:
+        raise CheckpointError(f"{ckpt} describes a model this pixelcnn cannot build: {e}") from None
+    name = "ema.safetensors" if weights == "ema" and (ckpt / "ema.safetensors").is_file() else "model.safetensors"
+    load_weights(model, ckpt / name)
+    model.checkpoint_meta = meta
+    return model.to(device).eval()
+
+
+def load_weights(model: torch.nn.Module, file: Path) -> None:
+    """Load a safetensors state dict into ``model``; any mismatch is a CheckpointError."""
+    tensors = read_tensors(file)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(tensors))
+    extra = sorted(set(tensors) - set(own))
+    wrong = sorted(k for k in set(own) & set(tensors) if own[k].shape != tensors[k].shape)
+    if missing or extra or wrong:
+        detail = "; ".join(
+            f"{what}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+            for what, keys in (("missing", missing), ("unexpected", extra), ("wrong shape", wrong))
+            if keys
+        )
+        raise CheckpointError(f"{file} does not fit this {model.name} model ({detail})")
+    model.load_state_dict(tensors)
+
+
+def read_tensors(file: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(file))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{file} is corrupt or truncated ({e})") from None
+
+
+def read_state(ckpt: Path) -> dict:
+    """The training state saved by :func:`save_checkpoint` (nested data and tensors)."""
+    try:
+        structure = json.loads((ckpt / "state.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{ckpt / 'state.json'} is corrupt: {e}") from None
+    return join_tensors(structure, read_tensors(ckpt / "state.safetensors"))
+
+
+def split_tensors(obj: Any, prefix: str = "") -> tuple[Any, dict]:
+    """Nested dicts/lists with tensors -> (JSON-ready structure, flat tensor dict)."""
+    tensors: dict[str, torch.Tensor] = {}
+
+    def walk(o, key):
+        if isinstance(o, torch.Tensor):
+            tensors[key] = o.detach().cpu()
+            return {"__tensor__": key}
+        if isinstance(o, dict):
+            return {"__dict__": [[walk(k, f"{key}.k{i}"), walk(v, f"{key}.{i}")] for i, (k, v) in enumerate(o.items())]}
+        if isinstance(o, (list, tuple)):
+            return [walk(v, f"{key}.{i}") for i, v in enumerate(o)]
+        return o
+
+    return walk(obj, prefix or "s"), tensors
+
+
+def join_tensors(structure: Any, tensors: dict) -> Any:
+    """Inverse of :func:`split_tensors`."""
+    if isinstance(structure, dict) and "__tensor__" in structure:
+        key = structure["__tensor__"]
+        if key not in tensors:
+            raise CheckpointError(f"training state is missing tensor {key}")
+        return tensors[key]
+    if isinstance(structure, dict) and "__dict__" in structure:
+        return {join_tensors(k, tensors): join_tensors(v, tensors) for k, v in structure["__dict__"]}
+    if isinstance(structure, list):
+        return [join_tensors(v, tensors) for v in structure]
+    return structure
+
+
+def _contiguous(tensors: dict) -> dict:
+    return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+
+
+def write_json(path: Path, data) -> None:
+    _write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fsync_dir(path: Path) -> None:
+    for f in path.iterdir():
+        with open(f, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def _prune(root: Path, keep: int, current: Path) -> None:
+    """Delete all but the ``keep`` newest checkpoints (never the current one) and stale temporaries."""
+    done = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-"))
+    for old in done[: max(len(done) - max(keep, 1), 0)]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)
+    for tmp in root.glob(".step-*"):
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,103 @@
+"""Images for training and evaluation, as levels, in a reproducible order.
+
+Levels are kept as uint8 (L <= 256) and become long tensors batch by batch.
+The order of an epoch is a pure function of ``(seed, epoch)``, and so is the
+dynamic binarisation, so a run stopped after any batch resumes exactly.
+With several processes (``torchrun``), rank ``r`` of ``w`` takes every
+``w``-th image of the epoch's order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from pixelcnn.data import dataset_splits, load_dataset
+from pixelcnn.errors import DataError
+from pixelcnn.levels import binarize, to_levels
+
+
+@dataclass
+class Split:
+    """One split: ``images`` uint8 ``[N, C, H, W]`` as stored, ``levels`` uint8 of the
+    same shape in ``[0, L)``, ``labels`` long ``[N]`` or None."""
+
+    name: str
+    images: torch.Tensor
+    levels: torch.Tensor
+    labels: torch.Tensor | None
+    num_classes: int
+    class_names: tuple = ()
+
+
+def quantise(images: torch.Tensor, data_cfg, *, seed: int = 0, epoch: int = 0) -> torch.Tensor:
+    """uint8 pixel values -> uint8 levels, binarising first when the config asks to."""
+    method = data_cfg.binarize
+    if method != "none":
+        images = binarize(images, method, seed=seed, epoch=epoch)
+    return to_levels(images, data_cfg.levels).to(torch.uint8)
+
+
+def load_split(data_cfg, split: str, *, seed: int = 0, image_size=None, channels=None) -> Split:
+    """Load ``split`` of the configured data set and quantise it (eval splits use epoch 0)."""
+    ds = load_dataset(
+        data_cfg.name,
+        split,
+        data_dir=data_cfg.data_dir or None,
+        download=data_cfg.download,
+        image_size=image_size,
+        channels=channels,
+    )
+    levels = quantise(ds.images, data_cfg, seed=seed)
+    return Split(split, ds.images, levels, ds.labels, ds.num_classes, tuple(getattr(ds, "class_names", ()) or ()))
+
+
+def validation_split_name(data_cfg) -> str:
+    """The configured validation split, or "valid" if the set has one, else "test"."""
+    if data_cfg.valid_split:
+        return data_cfg.valid_split
+    return "valid" if "valid" in dataset_splits(data_cfg.name) else "test"
+
+
+class TrainStream:
+    """Batches of the training split in the order of each epoch."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor | None, data_cfg, seed: int):
+        if images.shape[0] == 0:
+            raise DataError(f"the training split of {data_cfg.name} has no images")
+        self.images, self.labels, self.data_cfg, self.seed = images, labels, data_cfg, seed
+        self._epoch, self._levels, self._perm = None, None, None
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def batches_per_epoch(self, batch_size: int, world: int = 1) -> int:
+        per_rank = -(-len(self) // world)
+        return -(-per_rank // batch_size)
+
+    def batch(self, epoch: int, index: int, batch_size: int, rank: int = 0, world: int = 1):
+        """Batch ``index`` of ``epoch`` for this rank: (levels long ``[b, C, H, W]``, labels or None)."""
+        order = self._order(epoch)[rank::world]
+        take = order[index * batch_size : (index + 1) * batch_size]
+        levels = self._epoch_levels(epoch)[take].long()
+        labels = None if self.labels is None else self.labels[take]
+        return levels, labels
+
+    def _order(self, epoch: int) -> torch.Tensor:
+        self._prepare(epoch)
+        return self._perm
+
+    def _epoch_levels(self, epoch: int) -> torch.Tensor:
+        self._prepare(epoch)
+        return self._levels
+
+    def _prepare(self, epoch: int) -> None:
+        if self._epoch == epoch:
+            return
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        self._perm = torch.randperm(len(self), generator=g)
+        if self._levels is None or self.data_cfg.binarize == "dynamic":  # a new draw each epoch
+            e = epoch if self.data_cfg.binarize == "dynamic" else 0
+            self._levels = quantise(self.images, self.data_cfg, seed=self.seed, epoch=e)
+        self._epoch = epoch

@@ -1,0 +1,264 @@
+"""The training loop: cross-entropy in one parallel pass, EMA, checkpoints, exact resume.
+
+Everything a step depends on is either saved in the checkpoint (weights,
+EMA, optimiser, step, epoch, position in the epoch, random states) or a pure
+function of the config and those counters (data order, binarisation,
+learning rate). A run stopped after any step and resumed therefore ends
+with the same weights as one that ran straight through.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from pixelcnn import __version__
+from pixelcnn.config import RunConfig, to_dict
+from pixelcnn.errors import PixelCNNError
+from pixelcnn.evaluation import evaluate
+from pixelcnn.models import build_model, config_to_dict, preset_config
+from pixelcnn.training import checkpoint as ckpt
+from pixelcnn.training.data import TrainStream, load_split, validation_split_name
+from pixelcnn.training.ema import EMA
+from pixelcnn.training.metrics import Metrics
+from pixelcnn.training.runtime import Processes, pick_device, pick_precision
+from pixelcnn.training.samples import write_sample_grid
+from pixelcnn.training.schedule import learning_rate
+
+log = logging.getLogger("pixelcnn")
+
+
+class TrainingError(PixelCNNError):
+    """Training cannot go on (a NaN loss); the last good checkpoint is intact."""
+
+
+class Trainer:
+    """One run in ``run_dir``: ``Trainer(cfg, run_dir).run()``; ``resume=True`` continues it."""
+
+    def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, procs: Processes = Processes()):
+        self.cfg, self.run_dir, self.procs = cfg, Path(run_dir), procs
+        t = cfg.train
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        self.device = pick_device(t.device)
+        self.autocast = pick_precision(t.precision, self.device)
+        torch.manual_seed(t.seed)
+        train = load_split(cfg.data, cfg.data.train_split, seed=t.seed)
+        self.train_split = train
+        self.stream = TrainStream(train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed)
+        self.valid_name = validation_split_name(cfg.data)
+        self.model = build_model(self._model_config(train)).to(self.device)
+        self.ema = EMA(self.model, t.ema_decay) if t.ema_decay > 0 else None
+        opt = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
+        self.optimizer = opt(self.model.parameters(), lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
+        self.step = self.epoch = self.batch_index = 0
+        self.meta = self._meta(train)
+        if resume:
+            self._restore()
+        elif procs.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.write_json(self.run_dir / "config.json", self.meta)
+        self.metrics = Metrics(self.run_dir, enabled=procs.is_main)
+
+    # ----------------------------------------------------------------- setup
+    def _model_config(self, train):
+        cfg = self.cfg
+        _, c, h, w = train.levels.shape
+        overrides = {"in_channels": c, "image_size": (h, w), "levels": cfg.data.levels}
+        if cfg.data.conditional:
+            if not train.num_classes:
+                raise PixelCNNError(f"data.conditional is set but {cfg.data.name} has no class labels")
+            overrides["num_classes"] = train.num_classes
+        overrides.update(cfg.model.overrides)
+        return preset_config(cfg.model.name, **overrides)
+
+    def _meta(self, train) -> dict:
+        return {
+            "format": ckpt.FORMAT,
+            "format_version": ckpt.FORMAT_VERSION,
+            "pixelcnn_version": __version__,
+            "preset": self.cfg.model.name,
+            "model": config_to_dict(self.model.config),
+            "data": {
+                "name": self.cfg.data.name,
+                "levels": self.cfg.data.levels,
+                "binarize": self.cfg.data.binarize,
+                "num_classes": train.num_classes if self.cfg.data.conditional else 0,
+                "class_names": list(train.class_names) if self.cfg.data.conditional else [],
+            },
+            "run": to_dict(self.cfg),
+        }
+
+    def _restore(self) -> None:
+        path = ckpt.resolve_checkpoint(self.run_dir)
+        meta = ckpt.read_meta(path)
+        if meta["model"] != self.meta["model"]:
+            raise PixelCNNError(f"{path} holds a different model than this config describes; cannot resume it")
+        ckpt.load_weights(self.model, path / "model.safetensors")
+        state = ckpt.read_state(path)
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.ema is not None:
+            ema_file = path / "ema.safetensors"
+            self.ema.load(ckpt.read_tensors(ema_file) if ema_file.is_file() else self.model.state_dict(), state["ema_updates"])
+        self.step, self.epoch, self.batch_index = state["step"], state["epoch"], state["batch_index"]
+        torch.set_rng_state(state["rng"]["torch"])
+        if torch.cuda.is_available() and state["rng"].get("cuda"):
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        log.info("resuming %s at step %d (epoch %d, batch %d)", self.run_dir, self.step, self.epoch + 1, self.batch_index)
+
+    # ----------------------------------------------------------------- loop
+    def run(self) -> dict:
+        """Train until a limit is reached; returns the final scores (also in metrics.jsonl)."""
+        t = self.cfg.train
+        per_epoch = self.stream.batches_per_epoch(t.batch_size, self.procs.world)
+        started = time.monotonic()
+        bar = self._progress_bar(per_epoch)
+        seen, mark, running, rate = 0, time.monotonic(), None, float("nan")
+        reason = None
+        try:
+            while reason is None:
+                if self.batch_index >= per_epoch:
+                    self._end_epoch()
+                    reason = self._limit(started)
+                    seen, mark = 0, time.monotonic()  # images/s counts training, not evaluation
+                    continue
+                x, y = self.stream.batch(self.epoch, self.batch_index, t.batch_size, self.procs.rank, self.procs.world)
+                bpd = self._train_step(x, y)
+                self.step += 1
+                self.batch_index += 1
+                seen += x.shape[0]
+                running = bpd if running is None else 0.95 * running + 0.05 * bpd
+                if self.step % t.log_every == 0:
+                    now = time.monotonic()
+                    rate = seen / max(now - mark, 1e-9)
+                    self.metrics.write("train", step=self.step, epoch=self.epoch + 1, bpd=bpd, bpd_smooth=running,
+                                       lr=learning_rate(self.step - 1, t), images_per_s=rate)
+                    seen, mark = 0, now
+                if bar is not None:
+                    bar.set_postfix(bpd=f"{running:.4f}", img_s=f"{rate:.0f}", epoch=self.epoch + 1, refresh=False)
+                    bar.update(1)
+                if t.checkpoint_every and self.step % t.checkpoint_every == 0:
+                    self.save()
+                reason = self._limit(started)
+        finally:
+            if bar is not None:
+                bar.close()
+        self.save()
+        return self._finish(reason, time.monotonic() - started)
+
+    def _train_step(self, x: torch.Tensor, y) -> float:
+        t = self.cfg.train
+        self.model.train()
+        lr = learning_rate(self.step, t)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        x = x.to(self.device)
+        cond = None if y is None else y.to(self.device)
+        with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
+            nats = -self.model.log_prob(x, cond).float().mean() / self.model.dims  # nats per sub-pixel
+        if not torch.isfinite(nats):
+            last = ckpt.resolve_checkpoint(self.run_dir).name if (self.run_dir / "latest").exists() else "none"
+            raise TrainingError(
+                f"the loss became {float(nats.detach())} at step {self.step + 1} (epoch {self.epoch + 1}); "
+                f"training stopped, the last good checkpoint ({last}) is intact; try a lower train.lr"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        nats.backward()
+        if t.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+        self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
+        return float(nats.detach()) / math.log(2)
+
+    def _limit(self, started: float) -> str | None:
+        t = self.cfg.train
+        if t.max_steps and self.step >= t.max_steps:
+            return f"reached train.max_steps = {t.max_steps}"
+        if t.epochs and self.epoch >= t.epochs:
+            return f"reached train.epochs = {t.epochs}"
+        if t.max_minutes and time.monotonic() - started >= 60 * t.max_minutes:
+            return f"reached train.max_minutes = {t.max_minutes}"
+        return None
+
+    def _end_epoch(self) -> None:
+        self.epoch += 1
+        self.batch_index = 0
+        score = self.validate()
+        log.info("epoch %d: %s bits/dim %.4f (%s split, %d images)", self.epoch,
+                 "EMA" if self.ema else "model", score.bits_per_dim, self.valid_name, score.images)
+        if self.cfg.train.sample_every_epoch and self.procs.is_main:
+            write_sample_grid(self.eval_model, self.run_dir / "samples" / f"epoch-{self.epoch:04d}.png", self.cfg)
+        self.save()
+
+    # ----------------------------------------------------------------- outputs
+    @property
+    def eval_model(self):
+        """The weights used for evaluation and sampling: EMA when kept."""
+        return self.ema.model if self.ema is not None else self.model
+
+    def validate(self):
+        split = self._split(self.valid_name)
+        score = evaluate(self.eval_model, split.levels, split.labels if self.cfg.data.conditional else None,
+                         batch_size=self.cfg.train.eval_batch_size)
+        self.metrics.write("valid", step=self.step, epoch=self.epoch, split=self.valid_name, **score.to_dict())
+        return score
+
+    def _split(self, name: str):
+        if name == self.cfg.data.train_split:
+            return self.train_split
+        cache = self.__dict__.setdefault("_splits", {})
+        if name not in cache:
+            cache[name] = load_split(self.cfg.data, name, seed=self.cfg.train.seed)
+        return cache[name]
+
+    def save(self) -> Path | None:
+        if not self.procs.is_main:
+            return None
+        state = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_index": self.batch_index,
+            "ema_updates": self.ema.updates if self.ema is not None else 0,
+            "optimizer": self.optimizer.state_dict(),
+            "rng": {"torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+        }
+        ema = self.ema.state_dict() if self.ema is not None else None
+        path = ckpt.save_checkpoint(self.run_dir, self.meta, self.model.state_dict(), ema, state,
+                                    keep=self.cfg.train.keep_checkpoints)
+        return path
+
+    def _finish(self, reason: str | None, seconds: float) -> dict:
+        log.info("stopped: %s after %d steps (%.1f s)", reason, self.step, seconds)
+        summary = {"steps": self.step, "epochs": self.epoch, "seconds": round(seconds, 1), "stopped": reason}
+        test_name = self.cfg.data.test_split
+        if test_name:
+            split = self._split(test_name)
+            score = evaluate(self.eval_model, split.levels, split.labels if self.cfg.data.conditional else None,
+                             batch_size=self.cfg.train.eval_batch_size)
+            self.metrics.write("test", step=self.step, epoch=self.epoch, split=test_name, **score.to_dict())
+            summary["test"] = {"split": test_name, **score.to_dict()}
+        if self.procs.is_main and self.cfg.train.sample_count:
+            summary["samples"] = str(write_sample_grid(self.eval_model, self.run_dir / "samples" / "final.png", self.cfg))
+        self.metrics.close()
+        return summary
+
+    def _progress_bar(self, per_epoch: int):
+        t = self.cfg.train
+        if not (t.progress and self.procs.is_main):
+            return None
+        from tqdm import tqdm
+
+        totals = []
+        if t.epochs:
+            totals.append(t.epochs * per_epoch)
+        if t.max_steps:
+            totals.append(t.max_steps)
+        total = min(totals) if totals else None
+        return tqdm(total=total, initial=self.step, desc="training", unit="step", dynamic_ncols=True, mininterval=1.0)
+

@@ -1,0 +1,50 @@
+import pytest
+import torch
+
+from pixelcnn.errors import ConfigError
+from pixelcnn.levels import binarize, to_levels, to_uint8
+
+
+def test_256_levels_are_the_identity():
+    v = torch.arange(256, dtype=torch.uint8)
+    assert torch.equal(to_levels(v, 256), v.long())
+    assert torch.equal(to_uint8(v.long(), 256), v)
+
+
+@pytest.mark.parametrize("levels", [2, 3, 4, 16, 100, 255])
+def test_levels_cover_equal_bins_and_centres_round_trip(levels):
+    v = torch.arange(256, dtype=torch.uint8)
+    lv = to_levels(v, levels)
+    assert lv.min() == 0 and lv.max() == levels - 1
+    counts = torch.bincount(lv, minlength=levels)
+    assert counts.max() - counts.min() <= 1  # bins as equal as 256 / L allows
+    centres = to_uint8(torch.arange(levels), levels)
+    assert torch.equal(to_levels(centres, levels), torch.arange(levels))
+
+
+def test_two_levels_threshold_at_128_and_stretch_gives_black_and_white():
+    assert to_levels(torch.tensor([0, 127, 128, 255], dtype=torch.uint8), 2).tolist() == [0, 0, 1, 1]
+    assert to_uint8(torch.tensor([0, 1]), 2, how="stretch").tolist() == [0, 255]
+    assert to_uint8(torch.tensor([0, 1]), 2, how="centre").tolist() == [64, 192]
+
+
+def test_binarisation_kinds():
+    x = torch.full((2000,), 64, dtype=torch.uint8)
+    assert binarize(x, "threshold").unique().tolist() == [0]
+    static = binarize(x, "static", seed=1)
+    assert set(static.unique().tolist()) == {0, 255}
+    assert abs(float((static == 255).float().mean()) - 64 / 255) < 0.03  # P(1) = v / 255
+    assert torch.equal(static, binarize(x, "static", seed=1, epoch=5))  # static ignores the epoch
+    assert not torch.equal(binarize(x, "dynamic", seed=1, epoch=0), binarize(x, "dynamic", seed=1, epoch=1))
+    assert torch.equal(binarize(x, "dynamic", seed=1, epoch=3), binarize(x, "dynamic", seed=1, epoch=3))
+    assert torch.equal(binarize(torch.tensor([0, 255], dtype=torch.uint8), "dynamic", epoch=2),
+                       torch.tensor([0, 255], dtype=torch.uint8))
+
+
+def test_level_errors():
+    with pytest.raises(ConfigError, match="levels must be an integer in"):
+        to_levels(torch.zeros(2, dtype=torch.uint8), 1)
+    with pytest.raises(ConfigError, match="expects uint8"):
+        to_levels(torch.zeros(2), 4)
+    with pytest.raises(ConfigError, match="binarize must be"):
+        binarize(torch.zeros(2, dtype=torch.uint8), "random")
