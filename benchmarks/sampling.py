@@ -7,6 +7,9 @@ All figures come from one run on the same weights, on this machine:
 - ``reference_step_s``: one step of the reference sampler (a full forward pass
   per sub-pixel, median of ``--reference-steps`` steps), and its total
   extrapolated to every sub-pixel, ``reference_total_s``;
+
+the three are timed in turn, repeat after repeat, so that a drift in the
+machine's speed touches them alike;
 - ``fast_over_forward`` and ``reference_over_fast``.
 
 Before timing, the two samplers are checked to draw the same first rows.
@@ -35,13 +38,10 @@ CASES = [
 ]
 
 
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 @torch.no_grad()
@@ -53,11 +53,15 @@ def measure(preset: str, overrides: dict, n: int, repeats: int, reference_steps:
     x = torch.randint(0, cfg.levels, (n, c, h, w), generator=torch.Generator().manual_seed(seed))
     _check_same_first_rows(model, seed)
     model(x)  # warm up
-    forward = median_time(lambda: model(x), repeats)
-    fast = median_time(lambda: model.sample(n, generator=torch.Generator().manual_seed(seed)), repeats)
     steps = ReferenceSteps(model.network, torch.zeros(n, c, h, w, dtype=torch.long), (None, None))
     positions = [(k // (w * c), (k // c) % w, k % c) for k in range(reference_steps)]
-    per_step = statistics.median(_time_each(lambda p=p: steps(*p), positions))
+    # Interleaved, so that a machine whose speed drifts (a shared VM) affects all three alike.
+    forward, fast, step_times = [], [], []
+    for r in range(repeats):
+        forward.append(_seconds(lambda: model(x)))
+        fast.append(_seconds(lambda: model.sample(n, generator=torch.Generator().manual_seed(seed))))
+        step_times += [_seconds(lambda p=p: steps(*p)) for p in positions[r::repeats]]
+    forward, fast, per_step = statistics.median(forward), statistics.median(fast), statistics.median(step_times)
     total = per_step * c * h * w
     return {
         "images": n,
@@ -71,15 +75,6 @@ def measure(preset: str, overrides: dict, n: int, repeats: int, reference_steps:
         "fast_over_forward": round(fast / forward, 2),
         "reference_over_fast": round(total / fast, 1),
     }
-
-
-def _time_each(fn_for, positions):
-    out = []
-    for p in positions:
-        start = time.perf_counter()
-        fn_for(p)
-        out.append(time.perf_counter() - start)
-    return out
 
 
 def _check_same_first_rows(model, seed: int) -> None:
@@ -98,7 +93,7 @@ def _check_same_first_rows(model, seed: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=64, help="images per batch (default 64)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (default 3)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats, interleaved (default 5)")
     parser.add_argument("--reference-steps", type=int, default=5, help="reference steps timed (default 5)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

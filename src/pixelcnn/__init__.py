@@ -7,10 +7,19 @@ log-likelihoods are in nats; bits/dim = nats / (C * H * W * ln 2).
 >>> model = pixelcnn.create_model("pixelcnn-seed", levels=2)
 >>> model.log_prob(x)                  # [B] nats           # doctest: +SKIP
 >>> model.sample(16, generator=g)      # [16, 1, 28, 28]    # doctest: +SKIP
+>>> pixelcnn.load("runs/mnist5k")       # a trained model     # doctest: +SKIP
 """
 
 from pixelcnn.errors import CheckpointError, ConfigError, DataError, PixelCNNError
 from pixelcnn.models import build_model, create_model, list_models
+
+
+def load(path, *, weights: str = "ema", device="cpu"):
+    """The model saved in a run or checkpoint directory (see :func:`pixelcnn.training.checkpoint.load`)."""
+    from pixelcnn.training.checkpoint import load as _load
+
+    return _load(path, weights=weights, device=device)
+
 
 __all__ = [
     "CheckpointError",
@@ -20,5 +29,6 @@ __all__ = [
     "build_model",
     "create_model",
     "list_models",
+    "load",
 ]
 __version__ = "0.1.0"

@@ -36,6 +36,8 @@ def test_stop_and_resume_equals_straight_through(tmp_path, tiny_npz, binarize):
     train(tmp_path / "split", tiny_npz, "train.max_steps=4", *extra)
     _, summary = train(tmp_path / "split", tiny_npz, "train.max_steps=8", *extra, resume=True)
     assert summary["steps"] == 8
+    _, again = train(tmp_path / "split", tiny_npz, "train.max_steps=8", *extra, resume=True)
+    assert again["steps"] == 8  # nothing left to do: no extra step
     w1, e1, s1 = saved(tmp_path / "straight")
     w2, e2, s2 = saved(tmp_path / "split")
     assert w1.keys() == w2.keys()

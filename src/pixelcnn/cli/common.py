@@ -57,3 +57,4 @@ def add_sampling_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", choices=("fast", "reference"), default="fast",
                         help="fast: cached incremental sampler (default); reference: one full pass per sub-pixel")
     parser.add_argument("--batch-size", type=int, default=64, help="images sampled at once (default 64)")
+    parser.add_argument("--scale", type=int, default=1, help="enlarge the PNG this many times (default 1)")

@@ -53,7 +53,7 @@ def run(args) -> int:
     kept = torch.where(mask, truth, torch.zeros_like(truth))
     shown = torch.cat([truth, kept, done])
     out = Path(args.out)
-    save_grid(to_uint8(shown, cfg.levels, how="stretch"), out, nrow=shown.shape[0])
+    save_grid(to_uint8(shown, cfg.levels, how="stretch"), out, nrow=shown.shape[0], scale=args.scale)
     npz = save_npz(out.with_suffix(".npz"), levels=done.to(torch.uint8), known=truth[0].to(torch.uint8),
                    keep_rows=args.keep_rows)
     print(f"wrote {out} (original, kept rows, {args.n} completions) and {npz}")

@@ -56,7 +56,7 @@ def run(args) -> int:
                                    method=args.method, progress=args.progress).cpu())
     levels = torch.cat(chunks)
     out = Path(args.out)
-    save_grid(to_uint8(levels, model.config.levels, how="stretch"), out, nrow=nrow)
+    save_grid(to_uint8(levels, model.config.levels, how="stretch"), out, nrow=nrow, scale=args.scale)
     arrays = {"levels": levels.to(torch.uint8), "images": to_uint8(levels, model.config.levels)}
     if labels is not None:
         arrays["labels"] = labels

@@ -59,3 +59,14 @@ def check(condition: bool, message: str) -> None:
     """Raise :class:`ConfigError` with ``message`` unless ``condition``."""
     if not condition:
         raise ConfigError(message)
+
+
+def check_common(cfg) -> None:
+    """The checks every model config shares: channels, levels, size, depth, conditioning."""
+    check(cfg.in_channels >= 1, f"in_channels must be >= 1, got {cfg.in_channels}")
+    check(2 <= cfg.levels <= 256, f"levels must be in [2, 256], got {cfg.levels}")
+    check(min(cfg.image_size) >= 1, f"image_size must be positive, got {cfg.image_size}")
+    check(cfg.layers >= 0, f"layers must be >= 0, got {cfg.layers}")
+    check(cfg.kernel_in % 2 == 1 and cfg.kernel % 2 == 1 and min(cfg.kernel_in, cfg.kernel) >= 1,
+          f"kernel sizes must be odd, got kernel_in = {cfg.kernel_in}, kernel = {cfg.kernel}")
+    check(cfg.num_classes >= 0 and cfg.cond_dim >= 0, "num_classes and cond_dim must be >= 0")

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelcnn.models.config import check, register_config
+from pixelcnn.models.config import check, check_common, register_config
 from pixelcnn.nn import MaskedConv2d, Step, gate, scale_levels
 from pixelcnn.nn.condition import Conditioning
 
@@ -56,15 +56,10 @@ class GatedPixelCNNConfig:
     cond_dim: int = 0
 
     def __post_init__(self):
+        check_common(self)
         c = self.in_channels
-        check(c >= 1, f"in_channels must be >= 1, got {c}")
-        check(2 <= self.levels <= 256, f"levels must be in [2, 256], got {self.levels}")
-        check(min(self.image_size) >= 1, f"image_size must be positive, got {self.image_size}")
-        check(self.layers >= 0, f"layers must be >= 0, got {self.layers}")
         check(self.hidden % c == 0, f"hidden = {self.hidden} must be a multiple of in_channels = {c}")
         check(self.head >= c and self.head % c == 0, f"head = {self.head} must be a positive multiple of in_channels = {c}")
-        check(self.kernel_in % 2 == 1 and self.kernel % 2 == 1, "kernel sizes must be odd")
-        check(self.num_classes >= 0 and self.cond_dim >= 0, "num_classes and cond_dim must be >= 0")
 
 
 class GatedLayer(nn.Module):

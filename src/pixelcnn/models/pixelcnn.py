@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pixelcnn.models.config import check, register_config
+from pixelcnn.models.config import check, check_common, register_config
 from pixelcnn.nn import MaskedConv2d, Step, make_norm, scale_levels
 from pixelcnn.nn.condition import Conditioning
 
@@ -37,29 +37,25 @@ class PixelCNNConfig:
     in_channels: int = 1
     levels: int = 256
     image_size: tuple[int, int] = (28, 28)
-    hidden: int = 128
+    hidden: int = 192
     layers: int = 12
     block: str = "residual"
     kernel_in: int = 7
     kernel: int = 3
-    head: int = 256
+    head: int = 768
     norm: str = "none"
     num_classes: int = 0
     cond_dim: int = 0
 
     def __post_init__(self):
+        check_common(self)
         c = self.in_channels
-        check(c >= 1, f"in_channels must be >= 1, got {c}")
-        check(2 <= self.levels <= 256, f"levels must be in [2, 256], got {self.levels}")
-        check(min(self.image_size) >= 1, f"image_size must be positive, got {self.image_size}")
         check(self.block in ("residual", "plain"), f"block must be 'residual' or 'plain', got {self.block!r}")
         check(self.norm in ("none", "layer"), f"norm must be 'none' or 'layer', got {self.norm!r}")
-        check(self.layers >= 0, f"layers must be >= 0, got {self.layers}")
         width = 2 * c if self.block == "residual" else c
         check(self.hidden % width == 0, f"hidden = {self.hidden} must be a multiple of {width} "
               f"(the {c} colour channel(s){' times 2 for the residual bottleneck' if width > c else ''})")
         check(self.head % c == 0, f"head = {self.head} must be a multiple of in_channels = {c}")
-        check(self.num_classes >= 0 and self.cond_dim >= 0, "num_classes and cond_dim must be >= 0")
 
 
 class ResidualBlock(nn.Module):

@@ -80,8 +80,7 @@ class MaskedConv2d(nn.Module):
         (r0, r1), (c0, c1) = step.rows, step.cols
         if r1 - r0 == 1 and c1 - c0 == 1:
             return run.position(x, r0, c0, self._group(step))
-        run.write_region(x, step)
-        return run.region(step)
+        return run.region(step, x)
 
     def _whole(self, x: torch.Tensor) -> torch.Tensor:
         """The ordinary convolution of a whole map, zero-padded by the box (one-sided)."""

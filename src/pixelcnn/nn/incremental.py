@@ -11,6 +11,9 @@ for regions of it:
   is one convolution, done once per row (as efficient as a full forward
   pass). Each position then adds only its own row's taps (the left part and
   the centre, colour-masked): a small matrix product on a view of memory.
+  A 1x1 convolution reads no neighbour, so it keeps no memory at all: at a
+  position it multiplies its input directly (channels of later colours in
+  the input are never read: the colour mask closes them).
 
 Each activation is thus computed once per run. The weights are read once, at
 the start of the run; a run must not outlive a weight update.
@@ -32,10 +35,9 @@ class ConvRun:
         top, bottom, left, right = self.box = conv.box
         batch, self.width = cache.batch, cache.width
         self.padded_width = cache.width + left + right
-        self.memory = conv.weight.new_zeros(
-            (batch, cache.height + top + bottom, self.padded_width, conv.in_channels)
-        )  # [B, H+top+bottom, W+left+right, in]
-        self.flat = self.memory.view(batch, -1)  # the same memory, one row per image
+        self.pointwise = self.box == (0, 0, 0, 0)
+        self._memory_shape = (batch, cache.height + top + bottom, self.padded_width, conv.in_channels)
+        self._memory = None
         weight = conv.masked_weight().detach()  # [out, in, top+1+bottom, left+1+right]
         self.weight = weight
         self.bias = None if conv.bias is None else conv.bias.detach()
@@ -47,6 +49,13 @@ class ConvRun:
         # Output of the last position computed, reused every step: [B, out] and its [B, out, 1, 1] view.
         self.out = weight.new_zeros(batch, conv.out_channels)
         self.out4 = self.out.view(batch, conv.out_channels, 1, 1)
+
+    @property
+    def memory(self) -> torch.Tensor:
+        """The input map ``[B, H+top+bottom, W+left+right, in]``, made on first use."""
+        if self._memory is None:
+            self._memory = self.conv.weight.new_zeros(self._memory_shape)
+        return self._memory
 
     def write_region(self, x: torch.Tensor, step) -> None:
         """Store the meaningful channels of region tensor ``x`` ``[B, in, rows, cols]``."""
@@ -61,15 +70,19 @@ class ConvRun:
         n, w = rows.shape[-2:]
         self.memory[:, first + top : first + top + n, left : left + w] = rows.permute(0, 2, 3, 1)
 
-    def region(self, step) -> torch.Tensor:
-        """Outputs ``[B, out, rows, cols]`` of a region of rows (one convolution);
+    def region(self, step, x: torch.Tensor | None = None) -> torch.Tensor:
+        """Outputs ``[B, out, rows, cols]`` of a region of rows (one convolution), from
+        the region tensor ``x`` when given (1x1 convolutions) or from memory;
         channels outside the step's colour group are zero."""
         (r0, r1), (c0, c1) = step.rows, step.cols
-        top, bottom, left, right = self.box
-        window = self.memory[:, r0 : r1 + top + bottom, c0 : c1 + left + right].permute(0, 3, 1, 2)
+        if x is None or not self.pointwise:
+            if x is not None:
+                self.write_region(x, step)
+            top, bottom, left, right = self.box
+            x = self.memory[:, r0 : r1 + top + bottom, c0 : c1 + left + right].permute(0, 3, 1, 2)
         outs = self.conv.group_slice(step.group, self.conv.out_channels)
         bias = None if self.bias is None else self.bias[outs]
-        y = F.conv2d(window, self.weight[outs], bias)
+        y = F.conv2d(x, self.weight[outs], bias)
         if outs == slice(None):
             return y
         return torch.constant_pad_nd(y, (0, 0, 0, 0, outs.start, self.conv.out_channels - outs.stop))
@@ -81,18 +94,22 @@ class ConvRun:
         result is a view of a buffer that the next position overwrites."""
         plan = self.plans.get(group) or self._plan(group)
         in_lo, in_hi, out_lo, out_hi, weight, bias = plan
+        if self.pointwise and x is not None:
+            torch.addmm(bias, x.reshape(x.shape[0], -1), weight, out=self.out[:, out_lo:out_hi])
+            return self.out4
         top, left, cin = self.box[0], self.box[2], self.conv.in_channels
+        flat = self.memory.view(self.memory.shape[0], -1)  # one row per image
         at = ((i + top) * self.padded_width + j) * cin  # flat offset of the window's first tap
         if x is not None:
             centre = at + left * cin
-            self.flat[:, centre + in_lo : centre + in_hi] = x.reshape(x.shape[0], cin)[:, in_lo:in_hi]
+            flat[:, centre + in_lo : centre + in_hi] = x.reshape(x.shape[0], cin)[:, in_lo:in_hi]
         if top:
             if self.row != i:
                 self._start_row(i)
             base = self.above[:, j * self.conv.out_channels + out_lo : j * self.conv.out_channels + out_hi]
         else:
             base = bias
-        window = self.flat[:, at : at + (left + 1) * cin]  # the centre row's open taps, a view
+        window = flat[:, at : at + (left + 1) * cin]  # the centre row's open taps, a view
         torch.addmm(base, window, weight, out=self.out[:, out_lo:out_hi])
         return self.out4
 

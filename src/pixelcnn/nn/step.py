@@ -15,9 +15,12 @@ cached input map and reads its receptive field from there. Elementwise
 layers need nothing special. Layers must follow the raster order: within a
 pass over a region, only values at or before the region may be read.
 
-Colour groups: when ``Step.group`` is ``c``, only the channels of colour group
-``c`` of a region tensor are meaningful; the rest may hold anything and are
-never read. ``group=None`` means every channel is computed.
+Colour groups: when ``Step.group`` is ``c``, a layer computes only the
+channels of colour group ``c``. The groups before ``c`` of a region tensor
+still hold what the same position's earlier steps computed (a run takes a
+position's colours in order, from the first), so groups ``<= c`` are
+meaningful; later groups may hold anything, and colour masks never read them.
+``group=None`` means every channel is computed.
 
 The cache lives outside the weights (a plain object, never in a state dict)
 and is made anew for every sampling run.

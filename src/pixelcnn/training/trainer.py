@@ -118,7 +118,7 @@ class Trainer:
         started = time.monotonic()
         bar = self._progress_bar(per_epoch)
         seen, mark, running, rate = 0, time.monotonic(), None, float("nan")
-        reason = None
+        reason = self._limit(started)  # a resumed run may have nothing left to do
         try:
             while reason is None:
                 if self.batch_index >= per_epoch:
@@ -139,7 +139,10 @@ class Trainer:
                                        lr=learning_rate(self.step - 1, t), images_per_s=rate)
                     seen, mark = 0, now
                 if bar is not None:
-                    bar.set_postfix(bpd=f"{running:.4f}", img_s=f"{rate:.0f}", epoch=self.epoch + 1, refresh=False)
+                    post = {"bpd": f"{running:.4f}", "img_s": f"{rate:.0f}", "epoch": self.epoch + 1}
+                    if t.max_minutes:  # the bar's own ETA counts steps; this counts the time limit
+                        post["left"] = f"{max(t.max_minutes - (time.monotonic() - started) / 60, 0):.1f}min"
+                    bar.set_postfix(post, refresh=False)
                     bar.update(1)
                 if t.checkpoint_every and self.step % t.checkpoint_every == 0:
                     self.save()
