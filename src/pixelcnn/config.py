@@ -44,10 +44,14 @@ class DataSection:
 
     ``valid_split`` empty means "valid" when the set has one, else "test".
     ``binarize`` is one of none, threshold, static, dynamic (for levels = 2).
+    ``image_size`` ``[H, W]`` centre-crops and resizes every image, ``channels``
+    converts to 1 (gray) or 3 (RGB); 0 keeps what the set has.
     """
 
     name: str = "mnist5k"
     data_dir: str = ""
+    image_size: tuple[int, int] = (0, 0)
+    channels: int = 0
     train_split: str = "train"
     valid_split: str = ""
     test_split: str = "test"

@@ -64,20 +64,19 @@ def _source_levels(model, args):
     """The image to complete as long levels ``[1, C, H, W]``, quantised as in training."""
     import torch
 
-    from pixelcnn.data import load_dataset
     from pixelcnn.data.images import read_image
     from pixelcnn.errors import DataError
-    from pixelcnn.training.data import quantise
+    from pixelcnn.training.data import load_split, quantise
 
     cfg = model.config
     data = data_section(model, args.data, args.data_dir)
     if args.image:
         pixels = torch.tensor(read_image(Path(args.image), cfg.in_channels, cfg.image_size)[0])[None]
     else:
-        ds = load_dataset(data.name, args.split, data_dir=data.data_dir or None, download=data.download)
-        if not 0 <= args.index < len(ds.images):
-            raise DataError(f"--index {args.index} is outside the {len(ds.images)} images of {data.name} {args.split}")
-        pixels = ds.images[args.index : args.index + 1]
+        images = load_split(data, args.split).images
+        if not 0 <= args.index < len(images):
+            raise DataError(f"--index {args.index} is outside the {len(images)} images of {data.name} {args.split}")
+        pixels = images[args.index : args.index + 1]
         if tuple(pixels.shape[1:]) != (cfg.in_channels, *cfg.image_size):
             raise DataError(f"{data.name} images are {tuple(pixels.shape[1:])}, the model's are "
                             f"{(cfg.in_channels, *cfg.image_size)}")

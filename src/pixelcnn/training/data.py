@@ -39,15 +39,15 @@ def quantise(images: torch.Tensor, data_cfg, *, seed: int = 0, epoch: int = 0) -
     return to_levels(images, data_cfg.levels).to(torch.uint8)
 
 
-def load_split(data_cfg, split: str, *, seed: int = 0, image_size=None, channels=None) -> Split:
+def load_split(data_cfg, split: str, *, seed: int = 0) -> Split:
     """Load ``split`` of the configured data set and quantise it (eval splits use epoch 0)."""
     ds = load_dataset(
         data_cfg.name,
         split,
         data_dir=data_cfg.data_dir or None,
         download=data_cfg.download,
-        image_size=image_size,
-        channels=channels,
+        image_size=tuple(data_cfg.image_size) if min(data_cfg.image_size) > 0 else None,
+        channels=data_cfg.channels or None,
     )
     levels = quantise(ds.images, data_cfg, seed=seed)
     return Split(split, ds.images, levels, ds.labels, ds.num_classes, tuple(getattr(ds, "class_names", ()) or ()))
