@@ -25,7 +25,7 @@ class Score:
         return asdict(self)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(model, levels: torch.Tensor, labels: torch.Tensor | None = None, *, batch_size: int = 256,
              progress: bool = False) -> Score:
     """Score every image of ``levels`` (long ``[N, C, H, W]``); no batch is dropped.

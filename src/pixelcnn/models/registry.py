@@ -29,7 +29,7 @@ PRESETS: dict[str, Preset] = {
     "pixelcnn": Preset(
         PixelCNNConfig(hidden=192, layers=12, block="residual", kernel_in=7, kernel=3, head=768),
         "PixelCNN of the paper: 7x7 mask A, residual blocks (1x1, 3x3 mask B, 1x1), 1x1 output layers "
-        "(CPU-sized: 2h = 192 and 12 blocks where the paper's CIFAR-10 network has 2h = 256 and 15)",
+        "(CPU-sized: 2h = 192, 12 blocks; the paper's CIFAR-10 network is wider and deeper)",
     ),
     "pixelcnn-seed": Preset(
         PixelCNNConfig(hidden=64, layers=7, block="plain", kernel_in=7, kernel=7, head=0, norm="layer"),

@@ -97,18 +97,24 @@ class MaskedConv2d(nn.Module):
             return self(prepare(image))
         run = self._run(step)
         top, bottom = self.box[:2]
-        a, b = max(step.rows[0] - top, 0), min(step.rows[1] + bottom, image.shape[-2])
-        run.write_rows(prepare(image[:, :, a:b]), a)
         (r0, r1), (c0, c1) = step.rows, step.cols
         if r1 - r0 == 1 and c1 - c0 == 1:
+            # within a row only the row itself changes; the rows above are stored when it starts
+            first = r0 if run.image_row == r0 else max(r0 - top, 0)
+            run.write_rows(prepare(image[:, :, first : r0 + 1]), first)
+            run.image_row = r0
             return run.position(None, r0, c0, self._group(step))
+        a, b = max(r0 - top, 0), min(r1 + bottom, image.shape[-2])
+        run.write_rows(prepare(image[:, :, a:b]), a)
+        run.image_row = None
         return run.region(step)
 
     def _run(self, step: Step) -> ConvRun:
         state = step.cache.state(self)
-        if "run" not in state:
-            state["run"] = ConvRun(self, step.cache)
-        return state["run"]
+        run = state.get("run")
+        if run is None:
+            run = state["run"] = ConvRun(self, step.cache)
+        return run
 
     def _group(self, step: Step) -> int | None:
         return step.group if self.groups > 1 else None

@@ -45,6 +45,7 @@ class ConvRun:
         self.above_weight = weight[:, :, :top].contiguous(memory_format=torch.channels_last)
         self.plans: dict = {}  # group -> what position() needs for it (see _plan)
         self.row = None  # the output row whose above-contributions are in self.above
+        self.image_row = None  # for a first layer: the image row last stored (rows above it are too)
         self.above = None  # [B, W*out]: above-rows contribution plus bias, for self.row
         # Output of the last position computed, reused every step: [B, out] and its [B, out, 1, 1] view.
         self.out = weight.new_zeros(batch, conv.out_channels)
@@ -55,6 +56,7 @@ class ConvRun:
         """The input map ``[B, H+top+bottom, W+left+right, in]``, made on first use."""
         if self._memory is None:
             self._memory = self.conv.weight.new_zeros(self._memory_shape)
+            self._flat = self._memory.view(self._memory_shape[0], -1)  # the same memory, a row per image
         return self._memory
 
     def write_region(self, x: torch.Tensor, step) -> None:
@@ -93,29 +95,38 @@ class ConvRun:
         computed; the others keep whatever they held (callers never read them). The
         result is a view of a buffer that the next position overwrites."""
         plan = self.plans.get(group) or self._plan(group)
-        in_lo, in_hi, out_lo, out_hi, weight, bias = plan
+        in_lo, in_hi, out_lo, out_hi, weight, bias, out = plan
+        cin = self.conv.in_channels
         if self.pointwise and x is not None:
-            torch.addmm(bias, x.reshape(x.shape[0], -1), weight, out=self.out[:, out_lo:out_hi])
+            reads = weight.shape[0]
+            if reads:
+                x = x.reshape(x.shape[0], cin)
+                torch.addmm(bias, x if reads == cin else x[:, :reads], weight, out=out)
+            else:  # mask A on the first colour: nothing to read
+                out.copy_(bias)
             return self.out4
-        top, left, cin = self.box[0], self.box[2], self.conv.in_channels
-        flat = self.memory.view(self.memory.shape[0], -1)  # one row per image
+        top, left = self.box[0], self.box[2]
+        flat = self._flat if self._memory is not None else self.memory.view(self._memory_shape[0], -1)
         at = ((i + top) * self.padded_width + j) * cin  # flat offset of the window's first tap
         if x is not None:
             centre = at + left * cin
-            flat[:, centre + in_lo : centre + in_hi] = x.reshape(x.shape[0], cin)[:, in_lo:in_hi]
+            x = x.reshape(x.shape[0], cin)
+            flat[:, centre + in_lo : centre + in_hi] = x if in_hi - in_lo == cin else x[:, in_lo:in_hi]
         if top:
             if self.row != i:
                 self._start_row(i)
-            base = self.above[:, j * self.conv.out_channels + out_lo : j * self.conv.out_channels + out_hi]
+            cout = self.conv.out_channels
+            base = self.above[:, j * cout : (j + 1) * cout] if out_hi - out_lo == cout else \
+                self.above[:, j * cout + out_lo : j * cout + out_hi]
         else:
             base = bias
         window = flat[:, at : at + (left + 1) * cin]  # the centre row's open taps, a view
-        torch.addmm(base, window, weight, out=self.out[:, out_lo:out_hi])
+        torch.addmm(base, window, weight, out=out)
         return self.out4
 
     def _plan(self, group: int | None) -> tuple:
         """Channel ranges and centre-row weight of ``group``, worked out once per run:
-        ``(in_lo, in_hi, out_lo, out_hi, weight [(left+1)*in, out_g], bias_g)``."""
+        ``(in_lo, in_hi, out_lo, out_hi, weight [(left+1)*in, out_g], bias_g, output view)``."""
         conv = self.conv
         if conv.kind not in ("A", "B"):
             raise PixelCNNError(f"a {conv.kind!r} convolution cannot be computed one position at a time")
@@ -125,10 +136,15 @@ class ConvRun:
         row = self.weight[outs, :, top, : left + 1]  # [out_g, in, left+1]: taps right of the centre are closed
         flat = row.permute(2, 1, 0).reshape(-1, row.shape[0]).contiguous()
         bias = self.bias[outs] if self.bias is not None else flat.new_zeros(flat.shape[1])
+        if self.pointwise:  # read only the input channels the colour mask opens: those of earlier colours
+            opened = conv.mask[outs, :, 0, 0].any(0).nonzero().flatten().tolist()
+            flat = flat[: len(opened)]
+            assert opened == list(range(len(opened))), "colour groups are contiguous, so the open inputs are a prefix"
+        out_lo, out_hi = outs.start or 0, conv.out_channels if outs.stop is None else outs.stop
         plan = (
             ins.start or 0, conv.in_channels if ins.stop is None else ins.stop,
-            outs.start or 0, conv.out_channels if outs.stop is None else outs.stop,
-            flat, bias,
+            out_lo, out_hi, flat, bias,
+            self.out if outs == slice(None) else self.out[:, out_lo:out_hi],  # where the group's outputs go
         )
         self.plans[group] = plan
         return plan

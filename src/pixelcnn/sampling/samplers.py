@@ -47,11 +47,10 @@ class CachedSteps:
             network(canvas, cond, Step.whole(self.cache))
 
     def __call__(self, i: int, j: int, c: int) -> torch.Tensor:
-        # a copy: the network reuses its output buffer at the next step
-        return self.network.step(self.canvas, i, j, c, self.cache, self.cond).clone()
+        # a view of the network's output buffer, overwritten at the next step
+        return self.network.step(self.canvas, i, j, c, self.cache, self.cond)
 
 
-@torch.no_grad()
 def sample(
     model,
     n: int,
@@ -78,6 +77,12 @@ def sample(
         progress: show a progress bar on stderr.
         on_step: called as ``on_step(i, j, c, params)`` before each draw.
     """
+    with torch.inference_mode():  # no autograd bookkeeping: a step is many small operations
+        canvas = _sample(model, n, cond, temperature, generator, method, known, known_mask, progress, on_step)
+    return canvas.clone()  # an ordinary tensor again, usable with autograd
+
+
+def _sample(model, n, cond, temperature, generator, method, known, known_mask, progress, on_step):
     if method not in METHODS:
         raise PixelCNNError(f"unknown sampling method {method!r}; expected one of {METHODS}")
     if not temperature >= 0:
@@ -97,7 +102,7 @@ def sample(
         for i, j, c in _progress(order, progress):
             params = steps(i, j, c)
             if on_step is not None:
-                on_step(i, j, c, params)
+                on_step(i, j, c, params.clone())
             draw = model.likelihood.sample(params, temperature=temperature, generator=generator)
             if known is not None:
                 draw = torch.where(mask[:, c, i, j], canvas[:, c, i, j], draw)
