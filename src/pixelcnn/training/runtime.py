@@ -7,14 +7,12 @@ multi-process data-parallel training (``torchrun``) only has to fill them in.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import torch
 
 from pixelcnn.errors import ConfigError
 
-log = logging.getLogger("pixelcnn")
 
 
 def pick_device(name: str = "auto") -> torch.device:

@@ -49,6 +49,7 @@ class Trainer:
         torch.manual_seed(t.seed)
         train = load_split(cfg.data, cfg.data.train_split, seed=t.seed)
         self.train_split = train
+        self._splits: dict = {}  # evaluation splits, loaded once
         self.stream = TrainStream(train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed)
         self.valid_name = validation_split_name(cfg.data)
         self.model = build_model(self._model_config(train)).to(self.device)
@@ -214,10 +215,9 @@ class Trainer:
     def _split(self, name: str):
         if name == self.cfg.data.train_split:
             return self.train_split
-        cache = self.__dict__.setdefault("_splits", {})
-        if name not in cache:
-            cache[name] = load_split(self.cfg.data, name, seed=self.cfg.train.seed)
-        return cache[name]
+        if name not in self._splits:
+            self._splits[name] = load_split(self.cfg.data, name, seed=self.cfg.train.seed)
+        return self._splits[name]
 
     def save(self) -> Path | None:
         if not self.procs.is_main:
