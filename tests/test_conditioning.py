@@ -61,18 +61,22 @@ def test_conditional_sampling_is_reproducible_and_fast_equals_reference(name):
 
 
 def test_conditional_sampling_follows_the_label():
-    """A model whose first layers are silent and whose conditioning bias picks a level:
-    every sample must be that level, different for each label."""
+    """A gated model wired so that only the label reaches the output, and label k
+    makes level k the most likely everywhere: argmax samples must be all k."""
     model = small_model("gated-pixelcnn", channels=1, levels=3, size=(3, 3), num_classes=3)
+    p = model.config.hidden
     with torch.no_grad():
-        for p in model.parameters():
-            p.zero_()
-        for layer in model.network.layers:
-            layer.hcond.embed.weight.copy_(torch.randn_like(layer.hcond.embed.weight))
-        head = model.network.head
-        head[0].bias.fill_(1.0)
-    labels = torch.tensor([0, 1, 2])
+        for q in model.parameters():
+            q.zero_()
+        first = model.network.layers[0]
+        embed = first.hcond.embed.weight  # [classes, 2p]: tanh half, then sigmoid half
+        embed[:, p:] = 10.0  # gates open
+        embed[torch.arange(3), torch.arange(3)] = 2.0  # label k -> hidden channel k
+        first.skip.weight[:, :, 0, 0] = torch.eye(p)
+        head0, head1 = model.network.head
+        head0.weight[:p, :, 0, 0] = torch.eye(p)
+        head1.weight[torch.arange(3), torch.arange(3), 0, 0] = 5.0  # channel k -> level k
+    labels = torch.tensor([2, 0, 1])
     out = model.sample(3, cond=labels, generator=gen(0), temperature=0)
-    with torch.no_grad():
-        logits = model(out, labels)
-    assert torch.equal(logits.argmax(2), out)
+    assert torch.equal(out, labels.view(3, 1, 1, 1).expand(3, 1, 3, 3))
+    assert torch.equal(model.sample(3, cond=labels, generator=gen(0), temperature=0, method="reference"), out)

@@ -44,6 +44,20 @@ def test_log_prob_map_sums_to_log_prob_and_bits_per_dim_uses_every_dimension():
     per_subpixel = model.log_prob_map(x)
     assert per_subpixel.shape == (6, 3, 3, 4)
     assert torch.all(per_subpixel <= 0)
-    assert torch.allclose(per_subpixel.flatten(1).sum(1), model.log_prob(x))
+    with torch.no_grad():
+        logp = torch.log_softmax(model(x), dim=2)  # [B, C, L, H, W]
+    b, c, i, j = torch.meshgrid(*(torch.arange(n) for n in x.shape), indexing="ij")
+    by_hand = logp[b, c, x, i, j]  # the log-probability of each sub-pixel's own level
+    assert torch.allclose(per_subpixel, by_hand)
+    assert torch.allclose(by_hand.flatten(1).sum(1), model.log_prob(x))
     expected = -model.log_prob(x).sum() / (6 * 3 * 3 * 4 * math.log(2))
     assert torch.allclose(model.bits_per_dim(x), expected)
+
+
+def test_evaluate_refuses_a_batch_size_below_one():
+    from pixelcnn.errors import ConfigError
+    from pixelcnn.evaluation import evaluate
+
+    model = small_model("pixelcnn", channels=1, levels=4, size=(3, 3))
+    with pytest.raises(ConfigError, match="batch_size"):
+        evaluate(model, torch.zeros(2, 1, 3, 3, dtype=torch.long), batch_size=0)

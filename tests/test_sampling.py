@@ -50,11 +50,8 @@ def test_completion_keeps_known_subpixels(name):
     mask = torch.zeros(3, 3, 4, 4, dtype=torch.bool)
     mask[:, :, :2] = True  # top half known
     mask[1, 1, 3, 2] = True  # and a scattered sub-pixel of one image
-    for method in ("fast", "reference"):
-        out = model.sample(3, known=truth, known_mask=mask, generator=gen(2), method=method)
-        assert torch.equal(out[mask], truth[mask])
-    fast = model.sample(3, known=truth, known_mask=mask, generator=gen(2))
-    slow = model.sample(3, known=truth, known_mask=mask, generator=gen(2), method="reference")
+    fast, slow = (model.sample(3, known=truth, known_mask=mask, generator=gen(2), method=m) for m in ("fast", "reference"))
+    assert torch.equal(fast[mask], truth[mask]) and torch.equal(slow[mask], truth[mask])
     assert torch.equal(fast, slow)
 
 
@@ -153,3 +150,17 @@ def test_completion_starting_inside_a_pixel_and_a_row(name):
     slow = model.sample(2, known=truth, known_mask=mask, generator=gen(4), method="reference")
     assert seen[0] == (2, 3, 0)
     assert torch.equal(fast, slow) and torch.equal(fast[mask], truth[mask])
+
+
+@pytest.mark.parametrize("method", ["fast", "reference"])
+def test_completion_stops_after_the_last_unknown_subpixel(method):
+    """Only the first row unknown: the sampler takes W*C steps, not H*W*C, and still fills it."""
+    model = small_model("pixelcnn", channels=3, levels=4, size=(4, 5))
+    truth = torch.randint(0, 4, (2, 3, 4, 5), generator=gen(3))
+    mask = torch.ones_like(truth, dtype=torch.bool)
+    mask[:, :, 0] = False
+    seen = []
+    out = model.sample(2, known=truth, known_mask=mask, generator=gen(6), method=method,
+                       on_step=lambda i, j, c, p: seen.append((i, j, c)))
+    assert seen == [(0, j, c) for j in range(5) for c in range(3)]
+    assert torch.equal(out[mask], truth[mask])

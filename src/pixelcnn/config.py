@@ -126,6 +126,10 @@ def check_run_config(cfg: RunConfig) -> None:
         raise ConfigError("train.schedule = cosine needs train.max_steps (the length of the cosine)")
     if t.batch_size < 1 or t.eval_batch_size < 1:
         raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
+    if t.log_every < 1 or t.keep_checkpoints < 1:
+        raise ConfigError("train.log_every and train.keep_checkpoints must be >= 1")
+    if t.checkpoint_every < 0 or t.sample_count < 0:
+        raise ConfigError("train.checkpoint_every and train.sample_count must be >= 0 (0: none)")
     if not 0 <= t.ema_decay < 1:
         raise ConfigError(f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
     if t.lr <= 0:

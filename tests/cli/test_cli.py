@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,6 +81,7 @@ def test_complete_keeps_the_top_rows(run, tmp_path):
         (["train", "--out", "{run}", "train.max_steps=1"], "already holds a run"),
         (["train", "--resume", "{run}", "model.hidden=64"], "cannot change when resuming"),
         (["train", "--out", "{tmp}/r", "data.name={tmp}/missing-folder"], "missing-folder"),
+        (["train", "--out", "{tmp}/r", "train.log_every=0"], "train.log_every"),
     ],
 )
 def test_bad_input_gets_one_clear_line_and_exit_2(run, tmp_path, capsys, argv, message):
@@ -89,7 +91,34 @@ def test_bad_input_gets_one_clear_line_and_exit_2(run, tmp_path, capsys, argv, m
     assert len(err) == 1 and message in err[0], err
 
 
+@pytest.mark.parametrize("argv", [
+    ["eval", "--checkpoint", "{run}", "--batch-size", "0"],
+    ["sample", "--checkpoint", "{run}", "--out", "{tmp}/x.png", "--batch-size", "-1"],
+    ["complete", "--checkpoint", "{run}", "--keep-rows", "3", "--out", "{tmp}/x.png", "-n", "0"],
+])
+def test_counts_below_one_are_refused_by_the_parser(run, tmp_path, capsys, argv):
+    with pytest.raises(SystemExit) as exit:
+        main([a.format(run=run, tmp=tmp_path) for a in argv])
+    assert exit.value.code == 2
+    assert "must be >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_a_conditional_model_is_not_scored_without_labels(tmp_path, capsys):
+    cond = tmp_path / "cond"
+    assert main(["train", "--out", str(cond), *TINY, "train.max_steps=1", "train.sample_count=0",
+                 "data.conditional=true"]) == 0
+    unlabelled = tmp_path / "digits.npy"
+    np.save(unlabelled, np.zeros((3, 28, 28), dtype=np.uint8))
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(cond), "--data", str(unlabelled), "--split", "all"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "class-conditional" in err[0] and "no labels" in err[0], err
+
+
 def test_installed_entry_point_runs():
-    result = subprocess.run([sys.executable, "-m", "pixelcnn.cli.main", "models"], capture_output=True, text=True)
+    script = Path(sys.executable).parent / "pixelcnn"  # the console script pip installed beside python
+    assert script.is_file(), f"no {script}: is the package installed (pip install -e .)?"
+    result = subprocess.run([str(script), "models"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "pixelcnn-seed" in result.stdout and "gated-pixelcnn" in result.stdout

@@ -19,6 +19,17 @@ def add_command(sub, name: str, help: str, examples: str, run) -> argparse.Argum
     return parser
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, metavar="RUN",
                         help="a run directory (its latest checkpoint) or a checkpoint directory")
@@ -56,5 +67,4 @@ def add_sampling_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float, default=1.0, help="divides the logits; 0 takes the mode (default 1)")
     parser.add_argument("--method", choices=("fast", "reference"), default="fast",
                         help="fast: cached incremental sampler (default); reference: one full pass per sub-pixel")
-    parser.add_argument("--batch-size", type=int, default=64, help="images sampled at once (default 64)")
-    parser.add_argument("--scale", type=int, default=1, help="enlarge the PNG this many times (default 1)")
+    parser.add_argument("--scale", type=positive_int, default=1, help="enlarge the PNG this many times (default 1)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pixelcnn.cli.common import add_checkpoint_args, add_command, add_sampling_args, data_section
+from pixelcnn.cli.common import add_checkpoint_args, add_command, add_sampling_args, data_section, positive_int
 
 EXAMPLES = """
   # the top 14 rows of a digit, 8 ways to finish it
@@ -25,7 +25,7 @@ def register(sub) -> None:
     parser.add_argument("--index", type=int, default=0, help="image of --data (default 0)")
     parser.add_argument("--data-dir", help="where the data set's files are")
     parser.add_argument("--keep-rows", type=int, required=True, help="rows kept from the top of the image")
-    parser.add_argument("-n", type=int, default=8, help="number of completions (default 8)")
+    parser.add_argument("-n", type=positive_int, default=8, help="number of completions (default 8)")
     parser.add_argument("--out", required=True, help="PNG: the image, its kept rows, then the completions")
     add_sampling_args(parser)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pixelcnn.cli.common import add_checkpoint_args, add_command, data_section, load_checkpoint, print_json
+from pixelcnn.cli.common import add_checkpoint_args, add_command, data_section, load_checkpoint, positive_int, print_json
 
 EXAMPLES = """
   pixelcnn eval --checkpoint runs/mnist5k --data mnist5k --split test
@@ -17,18 +17,23 @@ def register(sub) -> None:
     parser.add_argument("--data", help="data set name or path (default: the one the model was trained on)")
     parser.add_argument("--split", default="test", help="split to score (default test)")
     parser.add_argument("--data-dir", help="where the data set's files are")
-    parser.add_argument("--batch-size", type=int, default=256, help="images per forward pass (default 256)")
+    parser.add_argument("--batch-size", type=positive_int, default=256, help="images per forward pass (default 256)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def run(args) -> int:
+    from pixelcnn.errors import DataError
     from pixelcnn.evaluation import evaluate
     from pixelcnn.training.data import load_split
 
     model = load_checkpoint(args)
     data = data_section(model, args.data, args.data_dir)
     split = load_split(data, args.split, seed=model.checkpoint_meta["run"]["train"]["seed"])
-    labels = split.labels if getattr(model.config, "num_classes", 0) else None
+    labels = None
+    if getattr(model.config, "num_classes", 0):
+        if split.labels is None:
+            raise DataError(f"{args.checkpoint} is class-conditional but {data.name} {args.split} has no labels to score it with")
+        labels = split.labels
     score = evaluate(model, check_shape(model, split), labels, batch_size=args.batch_size, progress=not args.json)
     result = {"checkpoint": args.checkpoint, "data": data.name, "split": args.split, **score.to_dict()}
     if args.json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pixelcnn.cli.common import add_checkpoint_args, add_command, add_sampling_args
+from pixelcnn.cli.common import add_checkpoint_args, add_command, add_sampling_args, positive_int
 
 EXAMPLES = """
   pixelcnn sample --checkpoint runs/mnist5k -n 64 --out samples.png --seed 1
@@ -17,10 +17,11 @@ EXAMPLES = """
 def register(sub) -> None:
     parser = add_command(sub, "sample", "draw images; writes a PNG grid and an .npz of the images", EXAMPLES, run)
     add_checkpoint_args(parser)
-    parser.add_argument("-n", type=int, default=64, help="number of images (default 64)")
+    parser.add_argument("-n", type=positive_int, default=64, help="number of images (default 64)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="images sampled at once (default 64)")
     parser.add_argument("--out", required=True, help="PNG grid to write; the .npz goes beside it")
     parser.add_argument("--class", dest="label", type=int, help="class label for a class-conditional model")
-    parser.add_argument("--per-class", type=int, help="this many images of every class, one row per class")
+    parser.add_argument("--per-class", type=positive_int, help="this many images of every class, one row per class")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
     add_sampling_args(parser)
 

@@ -34,7 +34,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from pixelcnn.config import apply_overrides, from_dict, load_file
+    from pixelcnn.config import resolve
     from pixelcnn.errors import ConfigError
     from pixelcnn.training import Trainer
 
@@ -44,8 +44,7 @@ def run(args) -> int:
         run_dir = Path(args.resume)
         cfg = _resumed_config(run_dir, args.overrides)
     else:
-        data = load_file(bundled_config(args.config)) if args.config else {}
-        cfg = from_dict(apply_overrides(data, args.overrides))
+        cfg = resolve(bundled_config(args.config) if args.config else None, args.overrides)
         run_dir = Path(args.out or f"runs/{cfg.data.name}-{cfg.model.name}")
         if (run_dir / "latest").exists():
             raise ConfigError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose another --out")

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from pixelcnn.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Score:
@@ -33,6 +35,8 @@ def evaluate(model, levels: torch.Tensor, labels: torch.Tensor | None = None, *,
     The sum runs in float64, so the result does not depend on the batch size
     beyond float32 rounding inside the network.
     """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device

@@ -17,9 +17,6 @@ class Categorical:
     def __init__(self, levels: int):
         self.levels = levels
 
-    def params_per_subpixel(self) -> int:
-        return self.levels
-
     def log_prob_map(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """Log-probability of each sub-pixel: ``x`` ``[B, C, H, W]`` levels,
         ``logits`` ``[B, C, L, H, W]`` -> nats ``[B, C, H, W]``."""
@@ -27,10 +24,6 @@ class Categorical:
             logits = logits.float()
         logp = F.log_softmax(logits, dim=2)
         return logp.gather(2, x.unsqueeze(2)).squeeze(2)
-
-    def log_prob(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """Log-likelihood of each image in nats: ``[B]``."""
-        return self.log_prob_map(x, logits).flatten(1).sum(1)
 
     def sample(
         self,

@@ -17,7 +17,7 @@ from pixelcnn.nn.condition import split_cond
 
 
 class AutoregressiveModel(nn.Module):
-    """A PixelCNN-family model: ``network(x) -> params``, ``likelihood.log_prob(x, params)``."""
+    """A PixelCNN-family model: ``network(x) -> params``, ``likelihood.log_prob_map(x, params)``."""
 
     def __init__(self, config, network: nn.Module, likelihood):
         super().__init__()

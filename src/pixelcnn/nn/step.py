@@ -46,10 +46,6 @@ class Cache:
         """The mutable state dict of ``layer`` in this run (created empty on first use)."""
         return self._store.setdefault(id(layer), {})
 
-    def reset(self) -> None:
-        """Forget everything; the next run starts from empty caches."""
-        self._store.clear()
-
 
 @dataclass(frozen=True)
 class Step:

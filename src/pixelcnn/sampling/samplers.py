@@ -135,14 +135,16 @@ def _start_canvas(model, n, known, known_mask, device):
 def _remaining(mask: torch.Tensor, channels: int) -> list[tuple[int, int, int]]:
     """Sub-pixels ``(i, j, c)`` in sampling order, from the position of the first sub-pixel
     not known for every image (the cached layers rely on a position's colours being
-    computed in order; known ones are drawn and discarded like any other)."""
+    computed in order; known ones are drawn and discarded like any other) to the last
+    sub-pixel unknown in some image."""
     everyone = mask.all(dim=0).permute(1, 2, 0).flatten()  # [H*W*C] in sampling order
     unknown = (~everyone).nonzero()
     if unknown.numel() == 0:
         return []
     _, h, w = mask.shape[1:]
     first = int(unknown[0]) // channels * channels  # a position always starts at its first colour
-    return [(k // (w * channels), (k // channels) % w, k % channels) for k in range(first, h * w * channels)]
+    last = int(unknown[-1]) + 1
+    return [(k // (w * channels), (k // channels) % w, k % channels) for k in range(first, last)]
 
 
 def _progress(order, enabled: bool):

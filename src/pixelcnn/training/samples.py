@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import torch
@@ -27,4 +26,4 @@ def write_sample_grid(model, path: Path, cfg) -> Path:
     g = torch.Generator(device=next(model.parameters()).device).manual_seed(cfg.train.seed)
     levels = model.sample(n, cond=cond, generator=g, method=cfg.train.sample_method)
     images = to_uint8(levels.cpu(), model.config.levels, how="stretch")
-    return save_grid(images, path, nrow=nrow or max(1, int(math.ceil(math.sqrt(n)))))
+    return save_grid(images, path, nrow=nrow)

@@ -195,7 +195,7 @@ class Trainer:
         score = self.validate()
         log.info("epoch %d: %s bits/dim %.4f (%s split, %d images)", self.epoch,
                  "EMA" if self.ema else "model", score.bits_per_dim, self.valid_name, score.images)
-        if self.cfg.train.sample_every_epoch and self.procs.is_main:
+        if self.cfg.train.sample_every_epoch and self.cfg.train.sample_count and self.procs.is_main:
             write_sample_grid(self.eval_model, self.run_dir / "samples" / f"epoch-{self.epoch:04d}.png", self.cfg)
         self.save()
 
