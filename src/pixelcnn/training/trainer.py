@@ -206,10 +206,14 @@ class Trainer:
         return self.ema.model if self.ema is not None else self.model
 
     def validate(self):
-        split = self._split(self.valid_name)
+        return self._score(self.valid_name, "valid")
+
+    def _score(self, name: str, kind: str):
+        """Score split ``name`` with the evaluation weights and log it as a ``kind`` record."""
+        split = self._split(name)
         score = evaluate(self.eval_model, split.levels, split.labels if self.cfg.data.conditional else None,
                          batch_size=self.cfg.train.eval_batch_size)
-        self.metrics.write("valid", step=self.step, epoch=self.epoch, split=self.valid_name, **score.to_dict())
+        self.metrics.write(kind, step=self.step, epoch=self.epoch, split=name, **score.to_dict())
         return score
 
     def _split(self, name: str):
@@ -241,10 +245,7 @@ class Trainer:
         summary = {"steps": self.step, "epochs": self.epoch, "seconds": round(seconds, 1), "stopped": reason}
         test_name = self.cfg.data.test_split
         if test_name:
-            split = self._split(test_name)
-            score = evaluate(self.eval_model, split.levels, split.labels if self.cfg.data.conditional else None,
-                             batch_size=self.cfg.train.eval_batch_size)
-            self.metrics.write("test", step=self.step, epoch=self.epoch, split=test_name, **score.to_dict())
+            score = self._score(test_name, "test")
             summary["test"] = {"split": test_name, **score.to_dict()}
         if self.procs.is_main and self.cfg.train.sample_count:
             summary["samples"] = str(write_sample_grid(self.eval_model, self.run_dir / "samples" / "final.png", self.cfg))
