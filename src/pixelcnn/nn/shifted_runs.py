@@ -1,0 +1,173 @@
+"""Shifted, strided and transposed convolutions during an incremental run.
+
+Fast generation after Ramachandran et al. 2017 ("Fast Generation for
+Convolutional Autoregressive Models"): a layer computes an output only when
+the inputs it reads are known, and keeps what it has read in a cache so
+nothing is computed twice. A network drives its layers at their own rates
+(see :mod:`pixelcnn.models.pixelcnn_pp`):
+
+- a row of a "down" map (the ``u`` stream) once the rows above are known: one
+  ordinary convolution over the few rows the kernel covers;
+- a position of a "down-right" map (the ``ul`` stream) once the positions
+  before it are known: one matrix product over the window;
+- a strided layer stores every input it is given and computes an output when
+  its window is complete (low-resolution ``(i, j)`` at high-resolution
+  ``(2i, 2j)``);
+- a transposed layer, given one input row (position), computes all the
+  outputs it feeds at once (2 rows; 2x2 positions) and keeps them until they
+  are read.
+
+Memory is a ring of padded rows, channels last, as deep as the kernel plus
+the stride: a write of row ``r`` only overwrites rows no later read needs.
+Runs live in a :class:`~pixelcnn.nn.step.Cache` (never in a state dict) and
+read the weights once, when made: a run must not outlive a weight update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from pixelcnn.nn.step import Cache
+
+
+@dataclass(frozen=True)
+class At:
+    """Where a stride-1 layer computes: row ``i`` (``j`` None) or position ``(i, j)``
+    of its input map of ``size`` (its output map has the same size)."""
+
+    cache: Cache
+    size: tuple[int, int]
+    i: int
+    j: int | None = None
+
+    def run(self, conv) -> "ConvRun":
+        return conv_run(self.cache, conv, self.size)
+
+    def nin(self, layer, x: torch.Tensor) -> torch.Tensor:
+        """A 1x1 layer at one position: ``[B, in, 1, 1]`` -> ``[B, out, 1, 1]``."""
+        state = self.cache.state(layer)
+        if "flat" not in state:  # the weight, normalised once per run: [in, out]
+            state["flat"] = layer.effective_weight().detach()[:, :, 0, 0].t().contiguous()
+            state["bias"] = layer.bias.detach()
+        out = torch.addmm(state["bias"], x.reshape(x.shape[0], -1), state["flat"])
+        return out.view(out.shape[0], -1, 1, 1)
+
+
+def conv_run(cache: Cache, conv, size: tuple[int, int]) -> "ConvRun":
+    """The run of ``conv`` (a ShiftedConv2d reading a map of ``size``) in ``cache``."""
+    state = cache.state(conv)
+    if "run" not in state:
+        state["run"] = ConvRun(conv, cache.batch, size)
+    return state["run"]
+
+
+def transposed_run(cache: Cache, conv, size: tuple[int, int]) -> "TransposedRun":
+    """The run of ``conv`` (a ShiftedConvTranspose2d writing a map of ``size``) in ``cache``."""
+    state = cache.state(conv)
+    if "run" not in state:
+        state["run"] = TransposedRun(conv, cache.batch, size)
+    return state["run"]
+
+
+class _Ring:
+    """Rows of a map, channels last, in ``depth`` slots: row ``r`` lives in slot ``r % depth``."""
+
+    def __init__(self, like: torch.Tensor, batch: int, depth: int, width: int, channels: int):
+        self.depth = depth
+        self.memory = like.new_zeros(batch, depth, width, channels)
+
+    def rows(self, first: int, n: int) -> torch.Tensor:
+        """Rows ``first .. first + n - 1``: ``[B, n, width, channels]`` (a view unless they wrap)."""
+        start = first % self.depth
+        if start + n <= self.depth:
+            return self.memory[:, start : start + n]
+        index = torch.tensor([(first + k) % self.depth for k in range(n)], device=self.memory.device)
+        return self.memory.index_select(1, index)
+
+
+class ConvRun:
+    """A :class:`~pixelcnn.nn.shifted.ShiftedConv2d` reading an input map of ``size``."""
+
+    def __init__(self, conv, batch: int, size: tuple[int, int]):
+        self.conv = conv
+        weight = conv.effective_weight().detach()  # [out, in, kh, kw]
+        self.weight, self.bias = weight, conv.bias.detach()
+        kh, kw = conv.kernel
+        left, right, top, _ = conv.padding()
+        self.top, self.left, self.stride = top, left, conv.stride
+        self.out_width = -(-size[1] // conv.stride)
+        self.ring = _Ring(weight, batch, kh + conv.stride, size[1] + left + right, conv.in_channels)
+        self.flat = weight.permute(2, 3, 1, 0).reshape(-1, conv.out_channels)  # [kh*kw*in, out], window order
+
+    def write(self, x: torch.Tensor, i: int, j: int | None = None) -> None:
+        """Store input row ``i`` (``x`` ``[B, in, 1, W]``) or position ``(i, j)`` (``[B, in, 1, 1]``)."""
+        slot = self.ring.memory[:, (i + self.top) % self.ring.depth]  # [B, padded W, in]
+        if j is None:
+            slot[:, self.left : self.left + x.shape[-1]] = x[:, :, 0].transpose(1, 2)
+        else:
+            slot[:, self.left + j] = x.reshape(x.shape[0], -1)
+
+    def row(self, i: int) -> torch.Tensor:
+        """Output row ``i``: ``[B, out, 1, W_out]``."""
+        kh = self.conv.kernel[0]
+        slab = self.ring.rows(self.stride * i, kh).permute(0, 3, 1, 2)  # [B, in, kh, padded W]
+        return F.conv2d(slab, self.weight, self.bias, stride=self.stride)[..., : self.out_width]
+
+    def position(self, i: int, j: int) -> torch.Tensor:
+        """Output at ``(i, j)``: ``[B, out, 1, 1]``."""
+        kh, kw = self.conv.kernel
+        s = self.stride
+        window = self.ring.rows(s * i, kh)[:, :, s * j : s * j + kw]  # [B, kh, kw, in]
+        out = torch.addmm(self.bias, window.reshape(window.shape[0], -1), self.flat)
+        return out.view(out.shape[0], -1, 1, 1)
+
+    def step(self, x: torch.Tensor, at: At) -> torch.Tensor:
+        """Stride 1: store ``x`` at ``at`` and return the output there."""
+        self.write(x, at.i, at.j)
+        return self.row(at.i) if at.j is None else self.position(at.i, at.j)
+
+
+class TransposedRun:
+    """A :class:`~pixelcnn.nn.shifted.ShiftedConvTranspose2d` writing an output map of ``size``."""
+
+    def __init__(self, conv, batch: int, size: tuple[int, int]):
+        self.conv = conv
+        kh, kw = conv.kernel
+        if kh != conv.stride:
+            raise ValueError(f"incremental transposed convolutions need kernel height == stride, got {conv.kernel}")
+        weight = conv.effective_weight().detach()  # [in, out, kh, kw]
+        self.weight, self.bias = weight, conv.bias.detach()
+        self.size = size
+        self.ring = _Ring(weight, batch, kh + conv.stride, size[1], conv.out_channels)
+        self.flat = weight.reshape(conv.in_channels, -1)  # [in, out*kh*kw]
+
+    def write_row(self, x: torch.Tensor, i: int) -> None:
+        """Input row ``i`` (``[B, in, 1, w]``) -> output rows ``s*i .. s*i + kh - 1``, kept."""
+        h, w = self.size
+        s, left = self.conv.stride, self.conv.left
+        y = F.conv_transpose2d(x, self.weight, self.bias, stride=s)[..., left : left + w]  # [B, out, kh, W]
+        for di in range(min(self.conv.kernel[0], h - s * i)):
+            self.ring.memory[:, (s * i + di) % self.ring.depth] = y[:, :, di].transpose(1, 2)
+
+    def write_position(self, x: torch.Tensor, i: int, j: int) -> None:
+        """Input position ``(i, j)`` (``[B, in, 1, 1]``) -> the ``kh x kw`` outputs it alone feeds."""
+        h, w = self.size
+        s, (kh, kw) = self.conv.stride, self.conv.kernel
+        if self.conv.left or kw != s:
+            raise ValueError("incremental positions need a down-right kernel as wide as the stride")
+        y = (x.reshape(x.shape[0], -1) @ self.flat).view(-1, self.conv.out_channels, kh, kw)
+        y = (y + self.bias[:, None, None]).permute(0, 2, 3, 1)  # [B, kh, kw, out]
+        rows, cols = min(kh, h - s * i), min(kw, w - s * j)
+        for di in range(rows):
+            self.ring.memory[:, (s * i + di) % self.ring.depth, s * j : s * j + cols] = y[:, di, :cols]
+
+    def row(self, r: int) -> torch.Tensor:
+        """Output row ``r``: ``[B, out, 1, W]``."""
+        return self.ring.memory[:, r % self.ring.depth].transpose(1, 2).unsqueeze(2)
+
+    def position(self, r: int, c: int) -> torch.Tensor:
+        """Output at ``(r, c)``: ``[B, out, 1, 1]``."""
+        return self.ring.memory[:, r % self.ring.depth, c].view(self.ring.memory.shape[0], -1, 1, 1)
