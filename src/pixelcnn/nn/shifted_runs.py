@@ -18,7 +18,10 @@ nothing is computed twice. A network drives its layers at their own rates
   are read.
 
 Memory is a ring of padded rows, channels last, as deep as the kernel plus
-the stride: a write of row ``r`` only overwrites rows no later read needs.
+the stride: a write of row ``r`` only overwrites rows no later read needs
+(a row being written still holds an old row to the right of the write; no
+window reads there, since a window never reaches right of its position on
+its own row).
 Runs live in a :class:`~pixelcnn.nn.step.Cache` (never in a state dict) and
 read the weights once, when made: a run must not outlive a weight update.
 """
@@ -73,19 +76,27 @@ def transposed_run(cache: Cache, conv, size: tuple[int, int]) -> "TransposedRun"
 
 
 class _Ring:
-    """Rows of a map, channels last, in ``depth`` slots: row ``r`` lives in slot ``r % depth``."""
+    """Rows of a map, channels last, in ``depth`` slots: row ``r`` lives in slot ``r % depth``,
+    stored twice (slots ``s`` and ``s + depth``) so that any ``depth`` consecutive rows are
+    one view of memory, however they wrap."""
 
     def __init__(self, like: torch.Tensor, batch: int, depth: int, width: int, channels: int):
         self.depth = depth
-        self.memory = like.new_zeros(batch, depth, width, channels)
+        self.memory = like.new_zeros(batch, 2 * depth, width, channels)
+
+    def write(self, r: int, cols: slice, values: torch.Tensor) -> None:
+        """Store ``values`` ``[B, cols, channels]`` (or ``[B, channels]`` for one column) in row ``r``."""
+        slot = r % self.depth
+        self.memory[:, slot, cols] = values
+        self.memory[:, slot + self.depth, cols] = values
 
     def rows(self, first: int, n: int) -> torch.Tensor:
-        """Rows ``first .. first + n - 1``: ``[B, n, width, channels]`` (a view unless they wrap)."""
+        """Rows ``first .. first + n - 1`` (``n <= depth``): a view ``[B, n, width, channels]``."""
         start = first % self.depth
-        if start + n <= self.depth:
-            return self.memory[:, start : start + n]
-        index = torch.tensor([(first + k) % self.depth for k in range(n)], device=self.memory.device)
-        return self.memory.index_select(1, index)
+        return self.memory[:, start : start + n]
+
+    def row(self, r: int) -> torch.Tensor:
+        return self.memory[:, r % self.depth]
 
 
 class ConvRun:
@@ -104,11 +115,10 @@ class ConvRun:
 
     def write(self, x: torch.Tensor, i: int, j: int | None = None) -> None:
         """Store input row ``i`` (``x`` ``[B, in, 1, W]``) or position ``(i, j)`` (``[B, in, 1, 1]``)."""
-        slot = self.ring.memory[:, (i + self.top) % self.ring.depth]  # [B, padded W, in]
         if j is None:
-            slot[:, self.left : self.left + x.shape[-1]] = x[:, :, 0].transpose(1, 2)
+            self.ring.write(i + self.top, slice(self.left, self.left + x.shape[-1]), x[:, :, 0].transpose(1, 2))
         else:
-            slot[:, self.left + j] = x.reshape(x.shape[0], -1)
+            self.ring.write(i + self.top, self.left + j, x.reshape(x.shape[0], -1))
 
     def row(self, i: int) -> torch.Tensor:
         """Output row ``i``: ``[B, out, 1, W_out]``."""
@@ -150,7 +160,7 @@ class TransposedRun:
         s, left = self.conv.stride, self.conv.left
         y = F.conv_transpose2d(x, self.weight, self.bias, stride=s)[..., left : left + w]  # [B, out, kh, W]
         for di in range(min(self.conv.kernel[0], h - s * i)):
-            self.ring.memory[:, (s * i + di) % self.ring.depth] = y[:, :, di].transpose(1, 2)
+            self.ring.write(s * i + di, slice(None), y[:, :, di].transpose(1, 2))
 
     def write_position(self, x: torch.Tensor, i: int, j: int) -> None:
         """Input position ``(i, j)`` (``[B, in, 1, 1]``) -> the ``kh x kw`` outputs it alone feeds."""
@@ -162,12 +172,12 @@ class TransposedRun:
         y = (y + self.bias[:, None, None]).permute(0, 2, 3, 1)  # [B, kh, kw, out]
         rows, cols = min(kh, h - s * i), min(kw, w - s * j)
         for di in range(rows):
-            self.ring.memory[:, (s * i + di) % self.ring.depth, s * j : s * j + cols] = y[:, di, :cols]
+            self.ring.write(s * i + di, slice(s * j, s * j + cols), y[:, di, :cols])
 
     def row(self, r: int) -> torch.Tensor:
         """Output row ``r``: ``[B, out, 1, W]``."""
-        return self.ring.memory[:, r % self.ring.depth].transpose(1, 2).unsqueeze(2)
+        return self.ring.row(r).transpose(1, 2).unsqueeze(2)
 
     def position(self, r: int, c: int) -> torch.Tensor:
         """Output at ``(r, c)``: ``[B, out, 1, 1]``."""
-        return self.ring.memory[:, r % self.ring.depth, c].view(self.ring.memory.shape[0], -1, 1, 1)
+        return self.ring.row(r)[:, c].reshape(self.ring.memory.shape[0], -1, 1, 1)
