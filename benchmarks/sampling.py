@@ -17,6 +17,7 @@ medians are printed too);
 Before timing, the two samplers are checked to draw the same first rows.
 
     python benchmarks/sampling.py            # prints JSON
+    python benchmarks/sampling.py --only pixelcnn-pp    # only the PixelCNN++ rows
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ CASES = [
     # a small network, where per-step overhead rather than arithmetic sets the pace
     ("pixelcnn 3x32x32, 2h=96, 8 blocks", "pixelcnn",
      {"in_channels": 3, "image_size": (32, 32), "hidden": 96, "layers": 8, "head": 192}, {}),
+    # three resolutions: u by rows, ul by positions, coarser levels at their own rate
+    ("pixelcnn-pp 3x32x32", "pixelcnn-pp", {"in_channels": 3, "image_size": (32, 32)}, {"fast_over_forward_max": 4}),
+    ("pixelcnn-pp 1x28x28", "pixelcnn-pp", {"in_channels": 1, "image_size": (28, 28)}, {}),
 ]
 
 
@@ -103,9 +107,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats, interleaved (default 5)")
     parser.add_argument("--reference-steps", type=int, default=5, help="reference steps timed (default 5)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", default="", help="run only the cases whose label contains this text")
     args = parser.parse_args()
     results = {}
     for label, preset, overrides, targets in CASES:
+        if args.only not in label:
+            continue
         r = measure(preset, overrides, args.n, args.repeats, args.reference_steps, args.seed)
         checks = {}
         if "fast_over_forward_max" in targets:

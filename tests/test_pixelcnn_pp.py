@@ -154,3 +154,16 @@ def test_bad_settings_give_one_clear_error(fields, message):
 def test_groups_must_be_one_or_the_colours():
     with pytest.raises(ConfigError, match="groups"):
         PixelCNNPP(PixelCNNPPConfig(in_channels=3, hidden=4, layers=0), params=4, groups=2)
+
+
+def test_data_dependent_initialisation_reaches_every_weight_normalised_layer():
+    from pixelcnn.nn.weight_norm import initialize_from_data, weight_normed_layers
+
+    net = network(3, 1, (6, 5), layers=1, num_classes=2).float()
+    x = torch.randint(0, 5, (32, 3, 6, 5), generator=torch.Generator().manual_seed(6))
+    labels = torch.randint(0, 2, (32,), generator=torch.Generator().manual_seed(7))
+    assert initialize_from_data(net, x, (labels, None)) == len(weight_normed_layers(net)) > 20
+    with torch.no_grad():
+        out = net(x, (labels, None))
+    assert torch.allclose(out.mean(dim=(0, 2, 3)), torch.zeros(2), atol=1e-4)
+    assert torch.allclose(out.std(dim=(0, 2, 3), unbiased=False), torch.ones(2), atol=1e-3)
