@@ -12,6 +12,7 @@ from typing import Any
 
 from pixelcnn.coerce import coerce
 from pixelcnn.errors import ConfigError
+from pixelcnn.likelihoods import LIKELIHOODS, make_likelihood
 
 _ARCHS: dict[str, type] = {}
 
@@ -70,3 +71,10 @@ def check_common(cfg) -> None:
     check(cfg.kernel_in % 2 == 1 and cfg.kernel % 2 == 1 and min(cfg.kernel_in, cfg.kernel) >= 1,
           f"kernel sizes must be odd, got kernel_in = {cfg.kernel_in}, kernel = {cfg.kernel}")
     check(cfg.num_classes >= 0 and cfg.cond_dim >= 0, "num_classes and cond_dim must be >= 0")
+    check(cfg.likelihood in LIKELIHOODS, f"likelihood must be one of {sorted(LIKELIHOODS)}, got {cfg.likelihood!r}")
+    check(cfg.mixtures >= 1, f"mixtures must be >= 1, got {cfg.mixtures}")
+
+
+def likelihood_of(cfg):
+    """The output distribution a model config names (see :mod:`pixelcnn.likelihoods`)."""
+    return make_likelihood(cfg.likelihood, levels=cfg.levels, colours=cfg.in_channels, mixtures=cfg.mixtures)
