@@ -45,8 +45,10 @@ def test_unknown_name_and_split():
         DataError, match=r"unknown data set 'nope': not a registered name \(mnist5k, mnist"
     ):
         load_dataset("nope")
-    with pytest.raises(DataError, match=r"cifar10 has no split 'valid'; choose from train, test"):
-        load_dataset("cifar10", "valid")
+    with pytest.raises(
+        DataError, match=r"cifar10 has no split 'valid' \(valid_fraction is 0\); choose from train, test"
+    ):
+        load_dataset("cifar10", "valid", valid_fraction=0)
     with pytest.raises(DataError, match="unknown data set 'nope'"):
         dataset_splits("nope")
     assert issubclass(DataError, PixelCNNError)
