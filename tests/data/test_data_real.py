@@ -20,6 +20,17 @@ def shared_env(monkeypatch):
     monkeypatch.setenv("PIXELCNN_DATA_DIR", str(SHARED))
 
 
+def test_mnist5k_is_the_first_500_of_each_class_of_mnist_train(shared_env):
+    """The provenance stated in pixelcnn.data.mnist5k, checked against the official files."""
+    from pixelcnn.data import read_mnist5k
+
+    images, labels = read_mnist5k()
+    train = load_dataset("mnist", "train", download=False, valid_fraction=0)
+    first = torch.cat([torch.nonzero(train.labels == c).flatten()[:500] for c in range(10)])
+    assert torch.equal(train.images[first], torch.from_numpy(images.copy()))
+    assert torch.equal(train.labels[first], torch.from_numpy(labels.copy()))
+
+
 def test_mnist_both_splits(shared_env):
     test = load_dataset("mnist", "test", download=False)
     assert test.images.shape == (10000, 1, 28, 28) and test.labels[0] == 7
