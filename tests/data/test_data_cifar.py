@@ -127,7 +127,7 @@ def test_registered_set_reads_python_subfolder(tmp_path):
         match=r"cifar10 train: no batch \(data_batch_1\[.bin\] .. data_batch_5\) found; "
         r"looked in .*cifar-10-binary.tar.gz",
     ):
-        load_dataset("cifar10", "train", data_dir=tmp_path)
+        load_dataset("cifar10", "train", data_dir=tmp_path, download=False)
 
 
 def test_registered_set_checks_batch_size(tmp_path):

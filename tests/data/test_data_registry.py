@@ -72,12 +72,12 @@ def test_missing_directory_is_named(tmp_path):
     with pytest.raises(
         DataError, match=rf"^cifar10 test: no batch \(test_batch\[.bin\]\) found; {where}"
     ):
-        load_dataset("cifar10", "test", data_dir=absent)
+        load_dataset("cifar10", "test", data_dir=absent, download=False)
     where = re.escape(f"looked in {absent} (no such folder)")
     with pytest.raises(
         DataError, match=rf"^binarized-mnist: binarized_mnist_valid.amat\[.gz\] not found; {where}"
     ):
-        load_dataset("binarized-mnist", "valid", data_dir=absent)
+        load_dataset("binarized-mnist", "valid", data_dir=absent, download=False)
 
 
 def test_wrong_checksum_of_local_file(tmp_path):

