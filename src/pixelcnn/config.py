@@ -42,7 +42,12 @@ class ModelSection:
 class DataSection:
     """Which images, and how they become levels in ``[0, levels)``.
 
-    ``valid_split`` empty means "valid" when the set has one, else "test".
+    ``valid_split`` empty means "valid": the set's own validation split, or,
+    for a set without one, ``valid_fraction`` of every class of its training
+    split, carved off by a fixed seed (not ``train.seed``), so the same images
+    every run; ``train`` then means the remaining training images. Set
+    ``valid_split=test`` to validate on the test split on purpose (nothing is
+    carved off then).
     ``binarize`` is one of none, threshold, static, dynamic (for levels = 2).
     ``image_size`` ``[H, W]`` centre-crops and resizes every image, ``channels``
     converts to 1 (gray) or 3 (RGB); 0 keeps what the set has.
@@ -54,6 +59,7 @@ class DataSection:
     channels: int = 0
     train_split: str = "train"
     valid_split: str = ""
+    valid_fraction: float = 0.1
     test_split: str = "test"
     levels: int = 256
     binarize: str = "none"
@@ -118,6 +124,8 @@ def check_run_config(cfg: RunConfig) -> None:
         raise ConfigError(f"data.binarize = {d.binarize} needs data.levels = 2, got {d.levels}")
     if not 2 <= d.levels <= 256:
         raise ConfigError(f"data.levels must be in [2, 256], got {d.levels}")
+    if not 0 <= d.valid_fraction < 1:
+        raise ConfigError(f"data.valid_fraction must be in [0, 1), got {d.valid_fraction}")
     if t.optimizer not in ("adam", "adamw"):
         raise ConfigError(f"train.optimizer must be adam or adamw, got {t.optimizer!r}")
     if t.schedule not in ("constant", "cosine", "exponential"):
