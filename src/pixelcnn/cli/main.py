@@ -12,7 +12,7 @@ import sys
 
 from pixelcnn.errors import PixelCNNError
 
-COMMANDS = ("train", "eval", "sample", "complete", "receptive_field", "models")
+COMMANDS = ("train", "eval", "score", "report", "sample", "complete", "receptive_field", "models")
 
 
 def build_parser() -> argparse.ArgumentParser:
