@@ -66,9 +66,9 @@ def above(low, note: str = "") -> dict:
     return {"allowed": Allowed(low=low, low_open=True, note=note)}
 
 
-def between(low, high, *, high_open: bool = False, note: str = "") -> dict:
-    """Field metadata: ``low <= value <= high`` (``< high`` with ``high_open``)."""
-    return {"allowed": Allowed(low=low, high=high, high_open=high_open, note=note)}
+def between(low, high, *, low_open: bool = False, high_open: bool = False, note: str = "") -> dict:
+    """Field metadata: ``low <= value <= high`` (``<`` at an end that is open)."""
+    return {"allowed": Allowed(low=low, high=high, low_open=low_open, high_open=high_open, note=note)}
 
 
 def one_of(*choices) -> dict:

@@ -92,7 +92,7 @@ class TrainSection:
     betas: tuple[float, float] = setting((0.9, 0.999), between(0.0, 1.0, high_open=True))
     schedule: str = setting("constant", one_of("constant", "cosine", "exponential"))
     warmup_steps: int = setting(0, at_least(0))
-    lr_decay: float = setting(1.0, between(0.0, 1.0))
+    lr_decay: float = setting(1.0, between(0.0, 1.0, low_open=True))
     grad_clip: float = setting(1.0, at_least(0.0, "0: no clipping"))
     ema_decay: float = setting(0.999, between(0.0, 1.0, high_open=True, note="0: no EMA"))
     epochs: int = setting(10, at_least(0, "0: no limit"))
