@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import pixelcnn
-from helpers import small_model
+from helpers import PAIRS, small_model
 
 
 def all_images(channels: int, h: int, w: int, levels: int) -> torch.Tensor:
@@ -15,10 +15,10 @@ def all_images(channels: int, h: int, w: int, levels: int) -> torch.Tensor:
     return torch.tensor(list(values)).view(-1, channels, h, w)
 
 
-@pytest.mark.parametrize("name", pixelcnn.list_models())
+@pytest.mark.parametrize("name,likelihood", PAIRS)
 @pytest.mark.parametrize("channels,size,levels", [(1, (2, 2), 2), (3, (1, 2), 3), (1, (2, 3), 3)])
-def test_probabilities_of_all_images_sum_to_one(name, channels, size, levels):
-    model = small_model(name, channels=channels, levels=levels, size=size).eval()
+def test_probabilities_of_all_images_sum_to_one(name, likelihood, channels, size, levels):
+    model = small_model(name, channels=channels, levels=levels, size=size, likelihood=likelihood).eval()
     images = all_images(channels, *size, levels)
     with torch.no_grad():
         total = torch.logsumexp(model.log_prob(images), dim=0)
@@ -27,7 +27,7 @@ def test_probabilities_of_all_images_sum_to_one(name, channels, size, levels):
 
 @pytest.mark.parametrize("name", pixelcnn.list_models())
 @pytest.mark.parametrize("levels", [2, 5, 256])
-def test_zero_output_layer_scores_exactly_log2_levels_bits_per_dim(name, levels):
+def test_zero_categorical_output_layer_scores_exactly_log2_levels_bits_per_dim(name, levels):
     model = small_model(name, channels=3, levels=levels, size=(3, 4))
     with torch.no_grad():
         model.network.output_layer.weight.zero_()
@@ -45,7 +45,7 @@ def test_log_prob_map_sums_to_log_prob_and_bits_per_dim_uses_every_dimension():
     assert per_subpixel.shape == (6, 3, 3, 4)
     assert torch.all(per_subpixel <= 0)
     with torch.no_grad():
-        logp = torch.log_softmax(model(x), dim=2)  # [B, C, L, H, W]
+        logp = torch.log_softmax(model.likelihood.logits(model(x)), dim=2)  # [B, C, L, H, W]
     b, c, i, j = torch.meshgrid(*(torch.arange(n) for n in x.shape), indexing="ij")
     by_hand = logp[b, c, x, i, j]  # the log-probability of each sub-pixel's own level
     assert torch.allclose(per_subpixel, by_hand)

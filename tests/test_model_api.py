@@ -28,7 +28,7 @@ def test_seed_preset_matches_the_tutorial_design():
     assert all(m.out_channels == 64 for m in spatial)
     assert convs[-1].kernel == (1, 1) and convs[-1].out_channels == 256
     x = torch.randint(0, 256, (2, 1, 28, 28))
-    assert model(x).shape == (2, 1, 256, 28, 28)
+    assert model(x).shape == (2, 256, 28, 28)  # categorical parameters: C * L channels
 
 
 def test_pixelcnn_preset_is_residual_with_1x1_output_layers():
@@ -85,3 +85,18 @@ def test_conditioning_errors(model):
         cond_model.log_prob(x, torch.tensor([1, 3]))
     with pytest.raises(PixelCNNError, match=r"shape \[2\]"):
         cond_model.log_prob(x, torch.tensor([1]))
+
+
+def test_checkpoints_saved_by_version_0_1_0_still_load():
+    """A checkpoint of the code before likelihoods were named (its model config has no
+    ``likelihood`` field) loads as a categorical model and scores as that code did."""
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "checkpoint-v0.1.0"
+    golden = json.loads((fixture / "golden.json").read_text())
+    saved = json.loads((fixture / "checkpoints" / "step-000000002" / "config.json").read_text())
+    assert "likelihood" not in saved["model"]  # really the old format
+    model = pixelcnn.load(fixture)
+    assert model.likelihood.name == "categorical"
+    x = torch.randint(0, 4, (2, 3, 6, 6), generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(model.log_prob(x), torch.tensor(golden["log_prob"]), atol=1e-4)

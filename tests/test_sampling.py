@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import pixelcnn
-from helpers import small_model
+from helpers import PAIRS, small_model, step_blocks
 from pixelcnn.errors import PixelCNNError
 from pixelcnn.nn import Cache, MaskedConv2d, Step
 
@@ -15,10 +15,11 @@ def gen(seed=0):
     return torch.Generator().manual_seed(seed)
 
 
-@pytest.mark.parametrize("name", pixelcnn.list_models())
+@pytest.mark.parametrize("name,likelihood", PAIRS)
 @pytest.mark.parametrize("channels", [1, 3])
-def test_fast_and_reference_samplers_agree(name, channels):
-    model = small_model(name, channels=channels, levels=5, size=(5, 6))
+def test_fast_and_reference_samplers_agree(name, likelihood, channels):
+    model = small_model(name, channels=channels, levels=5, size=(5, 6), likelihood=likelihood)
+    assert model.network.supports_cached  # every preset declares a cached sampler
     fast = model.sample(4, generator=gen(3), method="fast")
     slow = model.sample(4, generator=gen(3), method="reference")
     assert fast.shape == (4, channels, 5, 6) and fast.dtype == torch.long
@@ -26,26 +27,28 @@ def test_fast_and_reference_samplers_agree(name, channels):
     assert len(fast.unique()) > 1
 
 
-@pytest.mark.parametrize("name", pixelcnn.list_models())
+@pytest.mark.parametrize("name,likelihood", PAIRS)
 @pytest.mark.parametrize("channels", [1, 3])
-def test_cached_distribution_equals_full_network_at_every_step(name, channels):
-    model = small_model(name, channels=channels, levels=5, size=(4, 5))
+def test_cached_parameters_equal_the_full_network_at_every_step(name, likelihood, channels):
+    model = small_model(name, channels=channels, levels=5, size=(4, 5), likelihood=likelihood)
+    blocks = step_blocks(model)
     seen = {}
 
-    def record(i, j, c, params):
-        seen[(i, j, c)] = params.clone()
+    def record(i, j, g, params):
+        seen[(i, j, g)] = params.clone()
 
     images = model.sample(3, generator=gen(1), on_step=record)
-    assert len(seen) == channels * 4 * 5
+    assert len(seen) == len(blocks) * 4 * 5
     with torch.no_grad():
-        full = model(images)  # [B, C, L, H, W]
-    for (i, j, c), params in seen.items():
-        assert torch.allclose(params, full[:, c, :, i, j], atol=1e-5), (i, j, c)
+        full = model(images)  # [B, P, H, W]
+    for (i, j, g), params in seen.items():
+        block = blocks[g][1]  # only the step's own block is meaningful
+        assert torch.allclose(params[:, block], full[:, block, i, j], atol=1e-5), (i, j, g)
 
 
-@pytest.mark.parametrize("name", pixelcnn.list_models())
-def test_completion_keeps_known_subpixels(name):
-    model = small_model(name, channels=3, levels=4, size=(4, 4))
+@pytest.mark.parametrize("name,likelihood", PAIRS)
+def test_completion_keeps_known_subpixels(name, likelihood):
+    model = small_model(name, channels=3, levels=4, size=(4, 4), likelihood=likelihood)
     truth = torch.randint(0, 4, (3, 3, 4, 4), generator=gen(5))
     mask = torch.zeros(3, 3, 4, 4, dtype=torch.bool)
     mask[:, :, :2] = True  # top half known
@@ -78,7 +81,7 @@ def test_temperature_zero_is_deterministic_argmax():
     assert torch.equal(a, b)
     assert torch.equal(a[0], a[1])  # no randomness: every image the same
     with torch.no_grad():
-        logits = model(a)
+        logits = model.likelihood.logits(model(a))  # [B, C, L, H, W]
     assert torch.equal(logits.argmax(dim=2), a)  # each sub-pixel is its conditional's mode
 
 
@@ -111,6 +114,22 @@ def test_same_generator_same_samples_and_bad_options():
         model.sample(1, temperature=-1)
     with pytest.raises(PixelCNNError, match="both known and known_mask"):
         model.sample(1, known=torch.zeros(1, 1, 3, 3, dtype=torch.long))
+    for n in (0, -1, 2.5, True, "3"):
+        with pytest.raises(PixelCNNError, match="number of images"):
+            model.sample(n)
+
+
+def test_a_conditional_model_needs_its_condition():
+    model = small_model("gated-pixelcnn", channels=1, levels=4, size=(3, 3), num_classes=3, cond_dim=2)
+    x = torch.zeros(2, 1, 3, 3, dtype=torch.long)
+    vectors = torch.zeros(2, 2, dtype=torch.float64)
+    with pytest.raises(PixelCNNError, match="class-conditional"):
+        model.sample(2, cond=vectors)
+    with pytest.raises(PixelCNNError, match="class-conditional"):
+        model.log_prob(x)
+    with pytest.raises(PixelCNNError, match="conditioned on vectors"):
+        model.log_prob(x, torch.tensor([0, 1]))
+    assert model.log_prob(x, {"labels": torch.tensor([0, 1]), "vector": vectors}).shape == (2,)
 
 
 @pytest.mark.parametrize("kind,kernel,groups", [("A", 5, 3), ("B", 3, 3), ("B", 1, 3), ("B", (1, 5), 1), ("V", 3, 1)])
@@ -134,12 +153,12 @@ def test_each_conv_step_matches_the_full_convolution(kind, kernel, groups):
                 assert torch.allclose(out[:, sl], full[:, sl, i : i + 1, j : j + 1], atol=1e-12)
 
 
-@pytest.mark.parametrize("name", pixelcnn.list_models())
-def test_completion_starting_inside_a_pixel_and_a_row(name):
+@pytest.mark.parametrize("name,likelihood", PAIRS)
+def test_completion_starting_inside_a_pixel_and_a_row(name, likelihood):
     """The known prefix ends after the R of pixel (2, 3): the cached run is prefilled by one full
-    pass and starts at that pixel, mid-row (its known R drawn and discarded); it must still
-    match the reference."""
-    model = small_model(name, channels=3, levels=4, size=(4, 5))
+    pass and starts at that pixel, mid-row (its known R drawn and discarded, or given to the
+    mixture); it must still match the reference."""
+    model = small_model(name, channels=3, levels=4, size=(4, 5), likelihood=likelihood)
     truth = torch.randint(0, 4, (2, 3, 4, 5), generator=gen(8))
     mask = torch.zeros_like(truth, dtype=torch.bool)
     mask[:, :, :2] = True

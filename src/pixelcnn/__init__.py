@@ -10,12 +10,15 @@ log-likelihoods are in nats; bits/dim = nats / (C * H * W * ln 2).
 >>> pixelcnn.load("runs/mnist5k")       # a trained model     # doctest: +SKIP
 """
 
+from pixelcnn import levels
 from pixelcnn.errors import CheckpointError, ConfigError, DataError, PixelCNNError
 from pixelcnn.models import build_model, create_model, list_models
 
 
 def load(path, *, weights: str = "ema", device="cpu"):
-    """The model saved in a run or checkpoint directory (see :func:`pixelcnn.training.checkpoint.load`)."""
+    """The model saved in a run or checkpoint directory (see :func:`pixelcnn.training.checkpoint.load`).
+
+    ``device``: "cpu", "cuda", "cuda:N", "mps" or "auto"; one that this machine lacks is a ConfigError."""
     from pixelcnn.training.checkpoint import load as _load
 
     return _load(path, weights=weights, device=device)
@@ -28,6 +31,7 @@ __all__ = [
     "PixelCNNError",
     "build_model",
     "create_model",
+    "levels",
     "list_models",
     "load",
 ]

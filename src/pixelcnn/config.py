@@ -21,9 +21,16 @@ from typing import Any
 
 import yaml
 
-from pixelcnn.coerce import coerce
+from pixelcnn.coerce import above, at_least, between, check_fields, one_of
 from pixelcnn.errors import ConfigError
 from pixelcnn.levels import BINARIZE
+
+
+def setting(default, allowed: dict | None = None):
+    """A config field with its allowed range (see :mod:`pixelcnn.coerce`)."""
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: type(default)(default), metadata=allowed or {})
+    return field(default=default, metadata=allowed or {})
 
 
 @dataclass(frozen=True)
@@ -35,14 +42,22 @@ class ModelSection:
     """
 
     name: str = "pixelcnn-seed"
-    overrides: dict = field(default_factory=dict)
+    overrides: dict = setting({})
+
+    def __post_init__(self):
+        check_fields(self, "model")
 
 
 @dataclass(frozen=True)
 class DataSection:
     """Which images, and how they become levels in ``[0, levels)``.
 
-    ``valid_split`` empty means "valid" when the set has one, else "test".
+    ``valid_split`` empty means "valid": the set's own validation split, or,
+    for a set without one, ``valid_fraction`` of every class of its training
+    split, carved off by a fixed seed (not ``train.seed``), so the same images
+    every run; ``train`` then means the remaining training images. Set
+    ``valid_split=test`` to validate on the test split on purpose (nothing is
+    carved off then).
     ``binarize`` is one of none, threshold, static, dynamic (for levels = 2).
     ``image_size`` ``[H, W]`` centre-crops and resizes every image, ``channels``
     converts to 1 (gray) or 3 (RGB); 0 keeps what the set has.
@@ -50,15 +65,19 @@ class DataSection:
 
     name: str = "mnist5k"
     data_dir: str = ""
-    image_size: tuple[int, int] = (0, 0)
-    channels: int = 0
+    image_size: tuple[int, int] = setting((0, 0), at_least(0, "0: keep the set's size"))
+    channels: int = setting(0, one_of(0, 1, 3))
     train_split: str = "train"
     valid_split: str = ""
+    valid_fraction: float = setting(0.1, between(0, 1, high_open=True))
     test_split: str = "test"
-    levels: int = 256
-    binarize: str = "none"
+    levels: int = setting(256, between(2, 256))
+    binarize: str = setting("none", one_of(*BINARIZE))
     download: bool = True
     conditional: bool = False
+
+    def __post_init__(self):
+        check_fields(self, "data")
 
 
 @dataclass(frozen=True)
@@ -68,33 +87,37 @@ class TrainSection:
     ("constant", "cosine" over ``max_steps``, or "exponential" with ``lr_decay`` per step).
     ``precision``: the forward pass of training in "fp32" or "bf16" (autocast; the
     weights stay fp32 and evaluation is always fp32); "auto" picks bf16 where the
-    hardware computes it natively (CPUs with AVX512-BF16/AMX, CUDA with bf16)."""
+    hardware computes it natively (CPUs with AVX512-BF16/AMX, CUDA with bf16).
+    ``max_minutes`` counts training time summed over resumes, like the step and epoch limits."""
 
-    seed: int = 0
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.999)
-    schedule: str = "constant"
-    warmup_steps: int = 0
-    lr_decay: float = 1.0
-    grad_clip: float = 1.0
-    ema_decay: float = 0.999
-    epochs: int = 10
-    max_steps: int = 0
-    max_minutes: float = 0.0
-    eval_batch_size: int = 256
-    log_every: int = 20
-    checkpoint_every: int = 0
+    seed: int = setting(0, at_least(0))
+    batch_size: int = setting(64, at_least(1))
+    optimizer: str = setting("adam", one_of("adam", "adamw"))
+    lr: float = setting(1e-3, above(0.0))
+    weight_decay: float = setting(0.0, at_least(0.0))
+    betas: tuple[float, float] = setting((0.9, 0.999), between(0.0, 1.0, high_open=True))
+    schedule: str = setting("constant", one_of("constant", "cosine", "exponential"))
+    warmup_steps: int = setting(0, at_least(0))
+    lr_decay: float = setting(1.0, between(0.0, 1.0, low_open=True))
+    grad_clip: float = setting(1.0, at_least(0.0, "0: no clipping"))
+    ema_decay: float = setting(0.999, between(0.0, 1.0, high_open=True, note="0: no EMA"))
+    epochs: int = setting(10, at_least(0, "0: no limit"))
+    max_steps: int = setting(0, at_least(0, "0: no limit"))
+    max_minutes: float = setting(0.0, at_least(0.0, "0: no limit"))
+    eval_batch_size: int = setting(256, at_least(1))
+    log_every: int = setting(20, at_least(1))
+    checkpoint_every: int = setting(0, at_least(0, "0: at epoch ends only"))
     sample_every_epoch: bool = True
-    sample_count: int = 64
-    sample_method: str = "fast"
-    keep_checkpoints: int = 2
+    sample_count: int = setting(64, at_least(0, "0: none"))
+    sample_method: str = setting("fast", one_of("fast", "reference"))
+    keep_checkpoints: int = setting(2, at_least(1))
     device: str = "auto"
-    precision: str = "auto"
-    threads: int = 0
+    precision: str = setting("auto", one_of("auto", "fp32", "bf16"))
+    threads: int = setting(0, at_least(0, "0: torch's default"))
     progress: bool = True
+
+    def __post_init__(self):
+        check_fields(self, "train")
 
 
 @dataclass(frozen=True)
@@ -111,35 +134,24 @@ SECTIONS = {"model": ModelSection, "data": DataSection, "train": TrainSection}
 
 
 def check_run_config(cfg: RunConfig) -> None:
+    """What no single field can say: how fields combine. Each field was checked on its own already."""
     t, d = cfg.train, cfg.data
-    if d.binarize not in BINARIZE:
-        raise ConfigError(f"data.binarize must be one of {BINARIZE}, got {d.binarize!r}")
     if d.binarize != "none" and d.levels != 2:
         raise ConfigError(f"data.binarize = {d.binarize} needs data.levels = 2, got {d.levels}")
-    if not 2 <= d.levels <= 256:
-        raise ConfigError(f"data.levels must be in [2, 256], got {d.levels}")
-    if t.optimizer not in ("adam", "adamw"):
-        raise ConfigError(f"train.optimizer must be adam or adamw, got {t.optimizer!r}")
-    if t.schedule not in ("constant", "cosine", "exponential"):
-        raise ConfigError(f"train.schedule must be constant, cosine or exponential, got {t.schedule!r}")
     if t.schedule == "cosine" and not t.max_steps:
         raise ConfigError("train.schedule = cosine needs train.max_steps (the length of the cosine)")
-    if t.batch_size < 1 or t.eval_batch_size < 1:
-        raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
-    if t.log_every < 1 or t.keep_checkpoints < 1:
-        raise ConfigError("train.log_every and train.keep_checkpoints must be >= 1")
-    if t.checkpoint_every < 0 or t.sample_count < 0:
-        raise ConfigError("train.checkpoint_every and train.sample_count must be >= 0 (0: none)")
-    if not 0 <= t.ema_decay < 1:
-        raise ConfigError(f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
-    if t.lr <= 0:
-        raise ConfigError(f"train.lr must be > 0, got {t.lr}")
     if not (t.epochs or t.max_steps or t.max_minutes):
         raise ConfigError("set at least one of train.epochs, train.max_steps, train.max_minutes")
-    if t.precision not in ("auto", "fp32", "bf16"):
-        raise ConfigError(f"train.precision must be auto, fp32 or bf16, got {t.precision!r}")
-    if t.sample_method not in ("fast", "reference"):
-        raise ConfigError(f"train.sample_method must be fast or reference, got {t.sample_method!r}")
+    check_model_section(cfg.model)
+
+
+def check_model_section(model: ModelSection) -> None:
+    """The preset exists and each override is of the right type and range, before any data is
+    loaded (how the fields combine with the data's shape is checked when the model is built)."""
+    from pixelcnn.models import preset_config
+    from pixelcnn.models.config import check_values
+
+    check_values(preset_config(model.name), model.overrides, prefix="model")
 
 
 def to_dict(cfg: RunConfig) -> dict:
@@ -175,7 +187,12 @@ def load_file(path: str | Path) -> dict:
     except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as e:
         raise ConfigError(f"config file {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: "
                           f"{str(e).splitlines()[0]}") from None
-    return data or {}
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections (model, data, train), "
+                          f"not a {type(data).__name__}")
+    return data
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
@@ -183,6 +200,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
     ``model.<field>=v`` sets a preset override, except ``model.name``.
     """
+    if not isinstance(data, dict):
+        raise ConfigError(f"a run config must be a mapping of sections, got {type(data).__name__}")
     out = json.loads(json.dumps(data))  # a deep copy of plain data
     for item in overrides:
         key, sep, raw = item.partition("=")
@@ -192,8 +211,14 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         section, name = parts
         value = _parse_value(raw)
         target = out.setdefault(section, {})
+        if target is None:
+            target = out[section] = {}
+        if not isinstance(target, dict):
+            raise ConfigError(f"config section {section!r} must be a mapping, got {target!r}")
         if section == "model" and name != "name":
-            target.setdefault("overrides", {})[name] = value
+            if not isinstance(target.get("overrides") or {}, dict):
+                raise ConfigError(f"model.overrides must be a mapping, got {target['overrides']!r}")
+            target["overrides"] = {**(target.get("overrides") or {}), name: value}
         else:
             target[name] = value
     return out
@@ -212,12 +237,8 @@ def _parse_value(raw: str) -> Any:
 
 
 def _section(cls, name: str, values: dict):
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - fields)
     if unknown:
         raise ConfigError(f"unknown {name} setting(s) {unknown}; known: {sorted(fields)}")
-    clean = {}
-    for key, value in values.items():
-        default = getattr(cls(), key)
-        clean[key] = coerce(f"{name}.{key}", value, default)
-    return cls(**clean)
+    return cls(**values)  # each section checks its fields' types and ranges

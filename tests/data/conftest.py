@@ -47,7 +47,6 @@ def dead_url():
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory, monkeypatch):
-    """No test reads the user's cache or data folders, or sets a mirror by accident."""
+    """No test reads the user's cache or data folders (tests/conftest.py sets a dead mirror)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.delenv("PIXELCNN_DATA_DIR", raising=False)
-    monkeypatch.delenv("PIXELCNN_MIRROR", raising=False)

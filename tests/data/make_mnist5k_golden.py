@@ -15,6 +15,7 @@ from pathlib import Path
 from pixelcnn.data import load_dataset
 
 GOLDEN = Path(__file__).with_name("mnist5k_golden.json")
+SPLITS = ("train", "valid", "test")
 
 
 def fingerprint(split: str) -> dict:
@@ -28,5 +29,5 @@ def fingerprint(split: str) -> dict:
 
 
 if __name__ == "__main__":
-    GOLDEN.write_text(json.dumps({s: fingerprint(s) for s in ("train", "test")}, indent=2) + "\n")
+    GOLDEN.write_text(json.dumps({s: fingerprint(s) for s in SPLITS}, indent=2) + "\n")
     print(f"wrote {GOLDEN}")

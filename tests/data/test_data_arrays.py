@@ -49,11 +49,11 @@ def test_npz_first_array_and_split_keys(tmp_path):
         test_labels=np.array([3, 1]),
     )
     name = str(tmp_path / "split.npz")
-    assert dataset_splits(name) == ["train", "test"]
+    assert dataset_splits(name) == ["train", "valid", "test"]
     test = load_dataset(name, "test")
     assert test.labels.tolist() == [3, 1] and test.num_classes == 4
-    assert load_dataset(name, "train").labels is None
-    with pytest.raises(DataError, match=r"split.npz: no split 'all'; choose from train, test"):
+    assert load_dataset(name, "train", valid_fraction=0).labels is None
+    with pytest.raises(DataError, match=r"split.npz has no split 'all'; choose from train, valid, test"):
         load_dataset(name, "all")
 
 
@@ -64,7 +64,7 @@ def test_single_array_holdout_and_conversion(tmp_path):
         load_dataset(name, "train"),
         load_dataset(name, "test", channels=1, image_size=(2, 2)),
     )
-    assert len(train) == 27 and train.images.shape[1:] == (3, 4, 4)
+    assert len(train) == 24 and train.images.shape[1:] == (3, 4, 4)  # 27 less 3 carved for valid
     assert test.images.shape == (3, 1, 2, 2)
 
 

@@ -1,104 +1,118 @@
-"""Downloads from a local HTTP mirror: checksums, fallback, clear failures, atomicity."""
+"""Downloads from HTTP servers on 127.0.0.1: checksums, cache, fallback, clear failures, atomicity.
+
+Every served file is generated here, tiny, with hashes computed here; the
+registered sets' own hashes are swapped for them with monkeypatch.
+"""
 
 from __future__ import annotations
 
 import gzip
-import shutil
+import hashlib
+import io
 import socket
+import tarfile
 
+import numpy as np
 import pytest
-from data_helpers import shared
+from data_helpers import idx_bytes
 
-from pixelcnn.data import download_dataset, download_file, load_dataset
-from pixelcnn.data.mnist import IDX_SETS
+from pixelcnn.data import Remote, download_dataset, download_file, load_dataset
+from pixelcnn.data import cifar, mnist
 from pixelcnn.errors import DataError
 
-LABELS = "t10k-labels-idx1-ubyte"
-LABELS_SHA256 = IDX_SETS["mnist"].sha256[LABELS]
+CONTENT = b"pixelcnn test payload " * 100
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def served(tmp_path, files: dict[str, bytes], name: str = "served"):
+    folder = tmp_path / name
+    folder.mkdir()
+    for filename, data in files.items():
+        (folder / filename).write_bytes(data)
+    return folder
+
+
+def listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_download_verifies_caches_and_falls_back(tmp_path, serve, dead_url):
+    mirror = serve(served(tmp_path, {"a.bin": CONTENT}))
+    remote = Remote("a.bin", sha256(CONTENT))
+    path = download_file(remote, tmp_path / "new" / "dir", [dead_url, mirror])
+    assert path == tmp_path / "new" / "dir" / "a.bin" and path.read_bytes() == CONTENT
+    assert listing(path.parent) == ["a.bin"]  # no temporary file left behind
+    # cached: a second call needs no mirror that works
+    assert download_file(remote, path.parent, [dead_url]) == path
+    md5 = Remote("a.bin", "md5:" + hashlib.md5(CONTENT).hexdigest())
+    assert download_file(md5, tmp_path / "md5", [mirror]).read_bytes() == CONTENT
+
+
+def test_corrupt_download_is_one_line_and_leaves_nothing(tmp_path, serve):
+    corrupt = bytearray(CONTENT)
+    corrupt[100] ^= 1
+    mirror = serve(served(tmp_path, {"a.bin": bytes(corrupt)}))
+    dest = tmp_path / "dest"
+    with pytest.raises(DataError) as error:
+        download_file(Remote("a.bin", sha256(CONTENT)), dest, [mirror])
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith(f"could not download a.bin to {dest}: {mirror}a.bin: wrong checksum: ")
+    assert f"got {sha256(bytes(corrupt))}, expected {sha256(CONTENT)}" in message
+    assert listing(dest) == []  # nothing under the final name, no temporary
+
+
+def test_a_corrupt_cached_file_is_replaced(tmp_path, serve):
+    mirror = serve(served(tmp_path, {"a.bin": CONTENT}))
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "a.bin").write_bytes(b"truncated")
+    assert download_file(Remote("a.bin", sha256(CONTENT)), dest, [mirror]).read_bytes() == CONTENT
+
+
+def test_refused_missing_and_silent_mirrors_each_say_why(tmp_path, serve, dead_url):
+    remote = Remote("a.bin", sha256(CONTENT))
+    empty = serve(served(tmp_path, {}))
+    with pytest.raises(DataError) as error:
+        download_file(remote, tmp_path / "d", [dead_url, empty])
+    assert f"{dead_url}a.bin: unreachable (Connection refused); {empty}a.bin: HTTP 404" in str(error.value)
+    with socket.socket() as listener:  # accepts connections (backlog) but never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        with pytest.raises(DataError, match=r"a.bin: timed out after 0.3 s$"):
+            download_file(remote, tmp_path / "d", [url], timeout=0.3)
+    assert listing(tmp_path / "d") == []
 
 
 @pytest.fixture
-def mirror(serve):
-    """Base URL of a mirror serving the real MNIST .gz files."""
-    return serve(shared("mnist"))
-
-
-def only_file(folder):
-    files = sorted(p.name for p in folder.iterdir())
-    assert len(files) == 1, files  # no temporary file left behind
-    return files[0]
-
-
-def test_download_verifies_and_saves(tmp_path, mirror):
-    path = download_file(LABELS, tmp_path / "new" / "dir", LABELS_SHA256, [mirror])
-    assert path == tmp_path / "new" / "dir" / f"{LABELS}.gz"
-    assert gzip.decompress(path.read_bytes()) == gzip.decompress(
-        (shared("mnist") / f"{LABELS}.gz").read_bytes()
+def tiny_mnist(tmp_path, monkeypatch):
+    """A 3-image MNIST test split served as .gz, registered hashes swapped for its own."""
+    images = np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28)
+    raw = {"t10k-images-idx3-ubyte": idx_bytes(images), "t10k-labels-idx1-ubyte": idx_bytes(np.array([7, 2, 1]))}
+    gz = {f"{name}.gz": gzip.compress(data) for name, data in raw.items()}
+    source = mnist.IdxSet(
+        mirrors=("http://127.0.0.1:9/",),
+        sha256={name: hashlib.sha256(data).hexdigest() for name, data in raw.items()},
+        gz_md5={name: hashlib.md5(gz[f"{name}.gz"]).hexdigest() for name in raw},
+        class_names=mnist.IDX_SETS["mnist"].class_names,
     )
-    assert only_file(path.parent) == f"{LABELS}.gz"
+    monkeypatch.setitem(mnist.IDX_SETS, "mnist", source)
+    monkeypatch.setitem(mnist.IDX_SPLITS, "test", (*mnist.IDX_SPLITS["test"][:2], 3))
+    return served(tmp_path, gz, "mnist-mirror")
 
 
-def test_download_dataset_then_load_offline(tmp_path, mirror):
-    paths = download_dataset("mnist", tmp_path, mirrors=[mirror])
-    assert sorted(p.name for p in paths) == sorted(f"{n}.gz" for n in IDX_SETS["mnist"].sha256)
-    data = load_dataset("mnist", "test", data_dir=tmp_path, download=False)
-    assert len(data) == 10000 and data.labels[0] == 7
-
-
-def test_env_mirror_used_by_load_dataset(tmp_path, mirror, monkeypatch):
-    monkeypatch.setenv("PIXELCNN_MIRROR", mirror)
-    data = load_dataset("mnist", "test", data_dir=tmp_path)
-    assert data.images.shape == (10000, 1, 28, 28)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "t10k-images-idx3-ubyte.gz",
-        f"{LABELS}.gz",
-    ]
-
-
-def test_corrupt_file_gives_checksum_line(tmp_path, serve):
-    served = tmp_path / "served"
-    served.mkdir()
-    content = bytearray(gzip.decompress((shared("mnist") / f"{LABELS}.gz").read_bytes()))
-    content[100] ^= 1
-    (served / f"{LABELS}.gz").write_bytes(gzip.compress(bytes(content)))
-    dest = tmp_path / "dest"
-    with pytest.raises(DataError) as error:
-        download_file(LABELS, dest, LABELS_SHA256, [serve(served)])
-    message = str(error.value)
-    assert "\n" not in message
-    assert f"could not download {LABELS}.gz" in message
-    assert "wrong checksum: SHA-256 of the uncompressed content is " in message
-    assert f"expected {LABELS_SHA256}" in message
-    assert list(dest.iterdir()) == []  # nothing kept under the final name or as a temporary
-
-
-def test_unreachable_mirror_and_fallback(tmp_path, dead_url, mirror):
-    with pytest.raises(
-        DataError, match=rf"{dead_url}{LABELS}.gz: unreachable \(Connection refused\)"
-    ):
-        download_file(LABELS, tmp_path, LABELS_SHA256, [dead_url])
-    path = download_file(LABELS, tmp_path, LABELS_SHA256, [dead_url, mirror])
-    assert path.is_file() and only_file(tmp_path) == f"{LABELS}.gz"
-
-
-def test_http_error_and_error_page(tmp_path, serve):
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / f"{LABELS}.gz").write_text("<html>rate limited</html>")
-    with pytest.raises(
-        DataError, match=r"HTTP 404 .*; .*not a valid gzip file, truncated or an error page"
-    ):
-        download_file(LABELS, tmp_path / "d", LABELS_SHA256, [serve(tmp_path / "d"), serve(served)])
-
-
-def test_offline_missing_file_says_where_and_how(tmp_path):
-    with pytest.raises(DataError) as error:
-        load_dataset("mnist", "test", data_dir=tmp_path, download=False)
-    message = str(error.value)
-    assert "\n" not in message
-    assert message.startswith("mnist: t10k-images-idx3-ubyte[.gz] not found; looked in ")
-    assert str(tmp_path) in message and f"{tmp_path / 'mnist'} (no such folder)" in message
-    assert "download=True" in message and "PIXELCNN_DATA_DIR" in message
+def test_mnist_downloads_through_the_env_mirror_then_loads_offline(tmp_path, serve, tiny_mnist, monkeypatch):
+    monkeypatch.setenv("PIXELCNN_MIRROR", serve(tiny_mnist))
+    data = load_dataset("mnist", "test", data_dir=tmp_path / "data", valid_fraction=0)
+    assert data.labels.tolist() == [7, 2, 1]
+    assert listing(tmp_path / "data") == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    monkeypatch.setenv("PIXELCNN_MIRROR", "http://127.0.0.1:9/")
+    again = load_dataset("mnist", "test", data_dir=tmp_path / "data", download=False)
+    assert np.array_equal(again.images.numpy(), data.images.numpy())
 
 
 def test_failed_download_during_load_is_one_line(tmp_path, dead_url, monkeypatch):
@@ -111,21 +125,65 @@ def test_failed_download_during_load_is_one_line(tmp_path, dead_url, monkeypatch
         load_dataset("mnist", "test", data_dir=tmp_path)
 
 
-def test_downloaded_file_is_not_replaced(tmp_path, mirror, dead_url):
-    shutil.copy(shared("mnist") / f"{LABELS}.gz", tmp_path)
-    before = (tmp_path / f"{LABELS}.gz").stat().st_mtime_ns
-    paths = download_dataset("mnist", tmp_path, mirrors=[mirror])
-    assert tmp_path / f"{LABELS}.gz" in paths
-    assert (tmp_path / f"{LABELS}.gz").stat().st_mtime_ns == before
-    with pytest.raises(DataError, match="cifar10 has no built-in download"):
-        download_dataset("cifar10", tmp_path, mirrors=[dead_url])
+def test_offline_missing_file_says_where_and_how(tmp_path):
+    with pytest.raises(DataError) as error:
+        load_dataset("binarized-mnist", "test", data_dir=tmp_path, download=False)
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith("binarized-mnist: binarized_mnist_test.amat[.gz] not found; looked in ")
+    assert f"{tmp_path / 'binarized-mnist'} (no such folder)" in message
+    assert "download=True" in message and "PIXELCNN_DATA_DIR" in message
 
 
-def test_silent_mirror_times_out(tmp_path):
-    with socket.socket() as listener:  # accepts connections (backlog) but never answers
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
-        with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz: timed out after 0.3 s"):
-            download_file(LABELS, tmp_path, LABELS_SHA256, [url], timeout=0.3)
-    assert list(tmp_path.iterdir()) == []
+def test_binarized_mnist_downloads_verified(tmp_path, serve, monkeypatch):
+    amat = b"".join(b" ".join(b"01"[(i + j) % 2 : (i + j) % 2 + 1] for j in range(784)) + b"\n" for i in range(2))
+    monkeypatch.setitem(mnist.AMAT_SHA256, "test", hashlib.sha256(amat).hexdigest())
+    monkeypatch.setitem(mnist.AMAT_SPLITS, "test", 2)
+    monkeypatch.setenv("PIXELCNN_MIRROR", serve(served(tmp_path, {"binarized_mnist_test.amat": amat})))
+    data = load_dataset("binarized-mnist", "test", data_dir=tmp_path / "data")
+    assert data.images.shape == (2, 1, 28, 28) and int(data.images[0, 0, 0, 1]) == 255
+
+
+def cifar_archive(batch: bytes, members=cifar.ARCHIVE_MEMBERS, extra: dict | None = None) -> bytes:
+    """A cifar-10-binary.tar.gz whose every batch is ``batch``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        files = {f"{cifar.ARCHIVE_FOLDER}/{m}": (b"airplane\n" if m.endswith(".txt") else batch) for m in members}
+        for name, data in {**files, **(extra or {})}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_cifar10_downloads_unpacks_and_deletes_the_archive(tmp_path, serve, monkeypatch):
+    records = np.zeros((2, cifar.RECORD_BYTES), np.uint8)
+    records[:, 0] = [3, 8]  # labels
+    archive = cifar_archive(records.tobytes(), extra={"../escape.bin": b"x"})
+    monkeypatch.setattr(cifar, "ARCHIVE", Remote(cifar.ARCHIVE.filename, sha256(archive)))
+    monkeypatch.setattr(cifar, "BATCH_SIZE", 2)
+    monkeypatch.setenv("PIXELCNN_MIRROR", serve(served(tmp_path, {cifar.ARCHIVE.filename: archive})))
+    data = load_dataset("cifar10", "test", data_dir=tmp_path / "data")
+    assert data.labels.tolist() == [3, 8] and data.images.shape == (2, 3, 32, 32)
+    assert listing(tmp_path / "data") == [cifar.ARCHIVE_FOLDER]  # archive deleted, nothing escaped
+    assert listing(tmp_path / "data" / cifar.ARCHIVE_FOLDER) == sorted(cifar.ARCHIVE_MEMBERS)
+    assert not (tmp_path / "escape.bin").exists()
+    assert len(download_dataset("cifar10", tmp_path / "data", mirrors=["http://127.0.0.1:9/"])) == 6
+
+
+def test_cifar10_archive_without_a_batch_is_refused(tmp_path, serve):
+    archive = cifar_archive(b"\0" * cifar.RECORD_BYTES, members=cifar.ARCHIVE_MEMBERS[1:])
+    mirror = serve(served(tmp_path, {cifar.ARCHIVE.filename: archive}))
+    remote = Remote(cifar.ARCHIVE.filename, sha256(archive))
+    path = download_file(remote, tmp_path / "data", [mirror])
+    with pytest.raises(DataError, match=r"no cifar-10-batches-bin/data_batch_1.bin in the archive"):
+        cifar.unpack_batches(path, tmp_path / "data" / cifar.ARCHIVE_FOLDER)
+    assert listing(tmp_path / "data" / cifar.ARCHIVE_FOLDER) == []  # no partial batch, no staging
+
+
+def test_every_registered_set_is_embedded_or_downloadable():
+    from pixelcnn.data import dataset_names, dataset_spec
+
+    assert [n for n in dataset_names() if dataset_spec(n).download is None] == ["mnist5k"]
+    for name, source in mnist.IDX_SETS.items():
+        assert set(source.gz_md5) == set(source.sha256), name

@@ -118,11 +118,11 @@ def test_folder_splits_are_a_disjoint_holdout(tmp_path):
     for i in range(20):
         save(tmp_path / f"{i:02d}.png", gray(i))
     name = str(tmp_path)
-    assert dataset_splits(name) == ["train", "test", "all"]
-    train, test, everything = (load_dataset(name, s) for s in ("train", "test", "all"))
-    assert len(train) == 18 and len(test) == 2
+    assert dataset_splits(name) == ["train", "valid", "test", "all"]
+    train, valid, test, everything = (load_dataset(name, s) for s in ("train", "valid", "test", "all"))
+    assert len(train) == 16 and len(valid) == 2 and len(test) == 2
     assert everything.images[:, 0, 0, 0].tolist() == list(range(20))
-    values = train.images[:, 0, 0, 0].tolist() + test.images[:, 0, 0, 0].tolist()
+    values = [v for s in (train, valid, test) for v in s.images[:, 0, 0, 0].tolist()]
     assert sorted(values) == list(range(20))
     assert train.name == name and train.split == "train" and train.labels is None
 

@@ -20,11 +20,22 @@ def shared_env(monkeypatch):
     monkeypatch.setenv("PIXELCNN_DATA_DIR", str(SHARED))
 
 
+def test_mnist5k_is_the_first_500_of_each_class_of_mnist_train(shared_env):
+    """The provenance stated in pixelcnn.data.mnist5k, checked against the official files."""
+    from pixelcnn.data import read_mnist5k
+
+    images, labels = read_mnist5k()
+    train = load_dataset("mnist", "train", download=False, valid_fraction=0)
+    first = torch.cat([torch.nonzero(train.labels == c).flatten()[:500] for c in range(10)])
+    assert torch.equal(train.images[first], torch.from_numpy(images.copy()))
+    assert torch.equal(train.labels[first], torch.from_numpy(labels.copy()))
+
+
 def test_mnist_both_splits(shared_env):
     test = load_dataset("mnist", "test", download=False)
     assert test.images.shape == (10000, 1, 28, 28) and test.labels[0] == 7
     assert test.num_classes == 10 and test.class_names[7] == "7"
-    train = load_dataset("mnist", "train", download=False)  # checksums verified on load
+    train = load_dataset("mnist", "train", download=False, valid_fraction=0)  # checksums verified
     assert train.images.shape == (60000, 1, 28, 28)
     assert train.labels[:5].tolist() == [5, 0, 4, 1, 9]
     assert torch.bincount(train.labels).tolist() == [
@@ -53,7 +64,7 @@ def test_binarized_mnist_valid_stays_binary_when_resized(shared_env):
 
 
 def test_cifar10_train_from_one_batch(shared_env, caplog):
-    data = load_dataset("cifar10", "train", channels=1)
+    data = load_dataset("cifar10", "train", channels=1, valid_fraction=0)
     assert data.images.shape == (10000, 1, 32, 32) and data.num_classes == 10
     assert "using 1 of 5 batches" in caplog.text
 
@@ -73,5 +84,5 @@ def test_fashion_mnist_from_debian_package():
     not FASHION.is_dir(), reason=f"{FASHION} absent: apt-get install dataset-fashion-mnist"
 )
 def test_fashion_mnist_train_from_debian_package():
-    train = load_dataset("fashion-mnist", "train", download=False)
+    train = load_dataset("fashion-mnist", "train", download=False, valid_fraction=0)
     assert train.labels[0] == 9 and torch.bincount(train.labels).tolist() == [6000] * 10

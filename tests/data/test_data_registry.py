@@ -45,8 +45,10 @@ def test_unknown_name_and_split():
         DataError, match=r"unknown data set 'nope': not a registered name \(mnist5k, mnist"
     ):
         load_dataset("nope")
-    with pytest.raises(DataError, match=r"cifar10 has no split 'valid'; choose from train, test"):
-        load_dataset("cifar10", "valid")
+    with pytest.raises(
+        DataError, match=r"cifar10 has no split 'valid' \(valid_fraction is 0\); choose from train, test"
+    ):
+        load_dataset("cifar10", "valid", valid_fraction=0)
     with pytest.raises(DataError, match="unknown data set 'nope'"):
         dataset_splits("nope")
     assert issubclass(DataError, PixelCNNError)
@@ -70,12 +72,12 @@ def test_missing_directory_is_named(tmp_path):
     with pytest.raises(
         DataError, match=rf"^cifar10 test: no batch \(test_batch\[.bin\]\) found; {where}"
     ):
-        load_dataset("cifar10", "test", data_dir=absent)
+        load_dataset("cifar10", "test", data_dir=absent, download=False)
     where = re.escape(f"looked in {absent} (no such folder)")
     with pytest.raises(
         DataError, match=rf"^binarized-mnist: binarized_mnist_valid.amat\[.gz\] not found; {where}"
     ):
-        load_dataset("binarized-mnist", "valid", data_dir=absent)
+        load_dataset("binarized-mnist", "valid", data_dir=absent, download=False)
 
 
 def test_wrong_checksum_of_local_file(tmp_path):

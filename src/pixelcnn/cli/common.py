@@ -1,9 +1,10 @@
-"""Pieces several subcommands share: help formatting and loading a checkpoint."""
+"""Pieces several subcommands share: help formatting, loading a checkpoint, checking outputs."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def add_command(sub, name: str, help: str, examples: str, run) -> argparse.ArgumentParser:
@@ -16,7 +17,24 @@ def add_command(sub, name: str, help: str, examples: str, run) -> argparse.Argum
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(run=run)
+    add_global_args(parser, argparse.SUPPRESS)
     return parser
+
+
+def add_global_args(parser: argparse.ArgumentParser, default) -> None:
+    """-q and --debug, accepted before and after the command name (``SUPPRESS`` after it, so
+    that a subcommand does not reset what was given before it)."""
+    parser.add_argument("-q", "--quiet", action="store_true", default=default,
+                        help="only warnings and errors on stderr (no progress bars)")
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="print the full traceback of an error (also PIXELCNN_DEBUG=1)")
+
+
+def show_progress(args) -> bool:
+    """Progress bars: not with -q, and not when stderr is a file or a pipe (no carriage-return spam)."""
+    import sys
+
+    return not args.quiet and sys.stderr.isatty()
 
 
 def positive_int(text: str) -> int:
@@ -33,16 +51,54 @@ def positive_int(text: str) -> int:
 def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, metavar="RUN",
                         help="a run directory (its latest checkpoint) or a checkpoint directory")
-    parser.add_argument("--weights", choices=("ema", "raw"), default="ema",
-                        help="EMA weights (default, when the run kept them) or the raw training weights")
+    parser.add_argument("--weights", choices=("ema", "raw"),
+                        help="EMA or raw training weights (default: EMA when the run kept them, else raw)")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
 
 
 def load_checkpoint(args):
-    from pixelcnn.training.checkpoint import load
+    """The model of ``--checkpoint``; ``--weights ema`` on a run that kept no EMA weights is an error."""
+    from pixelcnn.errors import CheckpointError
+    from pixelcnn.training.checkpoint import load, resolve_checkpoint
     from pixelcnn.training.runtime import pick_device
 
-    return load(args.checkpoint, weights=args.weights, device=pick_device(args.device))
+    device = pick_device(args.device)
+    if args.weights == "ema" and not (resolve_checkpoint(args.checkpoint) / "ema.safetensors").is_file():
+        raise CheckpointError(f"{args.checkpoint} has no EMA weights (it was trained with train.ema_decay = 0); "
+                              f"use --weights raw")
+    return load(args.checkpoint, weights=args.weights or "ema", device=device)
+
+
+def check_output(path: str, suffixes: tuple[str, ...] = (".png",)) -> Path:
+    """An output file named on the command line: the right kind, in a directory that exists and
+    can be written, checked before any work is done."""
+    from pixelcnn.errors import ConfigError
+    from pixelcnn.training.checkpoint import check_writable
+
+    out = Path(path)
+    if out.suffix.lower() not in suffixes:
+        raise ConfigError(f"--out must be a {' or '.join(suffixes)} file, got {path!r}")
+    check_writable(out, make_parents=False)
+    return out
+
+
+def class_labels(model, label: int | None, n: int, checkpoint: str):
+    """Labels ``[n]`` for a class-conditional model (``--class``), None for one that is not;
+    a missing or out-of-range ``--class`` is one clear line."""
+    import torch
+
+    from pixelcnn.errors import ConfigError
+
+    classes = getattr(model.config, "num_classes", 0)
+    if not classes:
+        if label is not None:
+            raise ConfigError(f"{checkpoint} is not class-conditional; drop --class")
+        return None
+    if label is None:
+        raise ConfigError(f"{checkpoint} is class-conditional ({classes} classes); give --class K with K in [0, {classes})")
+    if not 0 <= label < classes:
+        raise ConfigError(f"--class must be in [0, {classes}), got {label}")
+    return torch.full((n,), label)
 
 
 def print_json(data) -> None:
@@ -53,8 +109,12 @@ def data_section(model, name: str | None = None, data_dir: str | None = None):
     """The data settings a checkpoint was trained with (levels, binarisation), for data set
     ``name`` (default: the training set) read from ``data_dir``."""
     from pixelcnn.config import DataSection, from_dict
+    from pixelcnn.errors import CheckpointError, ConfigError
 
-    saved = from_dict(model.checkpoint_meta["run"]).data
+    try:
+        saved = from_dict(model.checkpoint_meta["run"]).data
+    except ConfigError as e:
+        raise CheckpointError(f"the checkpoint's saved run config is damaged: {e}") from None
     changes = {"name": name or saved.name}
     if data_dir is not None:
         changes["data_dir"] = data_dir

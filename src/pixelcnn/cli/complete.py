@@ -12,6 +12,9 @@ EXAMPLES = """
 
   # an image of a data set instead of a file
   pixelcnn complete --checkpoint runs/mnist5k --data mnist5k --split test --index 7 --keep-rows 12 --out c.png
+
+  # a class-conditional model: finish the digit as a 3
+  pixelcnn complete --checkpoint runs/cond --image digit.png --keep-rows 10 --class 3 --out as-three.png
 """
 
 
@@ -26,36 +29,41 @@ def register(sub) -> None:
     parser.add_argument("--data-dir", help="where the data set's files are")
     parser.add_argument("--keep-rows", type=int, required=True, help="rows kept from the top of the image")
     parser.add_argument("-n", type=positive_int, default=8, help="number of completions (default 8)")
-    parser.add_argument("--out", required=True, help="PNG: the image, its kept rows, then the completions")
+    parser.add_argument("--class", dest="label", type=int, help="class label for a class-conditional model (required by one)")
+    parser.add_argument("--out", required=True, help="PNG (.png): the image, its kept rows, then the completions; "
+                        "the .npz goes beside it")
     add_sampling_args(parser)
 
 
 def run(args) -> int:
     import torch
 
-    from pixelcnn.cli.common import load_checkpoint
+    from pixelcnn.cli.common import check_output, class_labels, load_checkpoint
     from pixelcnn.errors import PixelCNNError
     from pixelcnn.images import save_grid, save_npz
     from pixelcnn.levels import to_uint8
 
+    out = check_output(args.out)
     model = load_checkpoint(args)
     cfg = model.config
     h = cfg.image_size[0]
     if not 0 <= args.keep_rows <= h:
         raise PixelCNNError(f"--keep-rows must be between 0 and the image height {h}, got {args.keep_rows}")
+    labels = class_labels(model, args.label, args.n, args.checkpoint)
     truth = _source_levels(model, args)  # long [1, C, H, W]
     mask = torch.zeros_like(truth, dtype=torch.bool)
     mask[:, :, : args.keep_rows] = True
     device = next(model.parameters()).device
     g = torch.Generator(device=device).manual_seed(args.seed)
-    done = model.sample(args.n, known=truth.to(device), known_mask=mask.to(device), temperature=args.temperature,
-                        generator=g, method=args.method).cpu()
+    cond = None if labels is None else labels.to(device)
+    done = model.sample(args.n, cond=cond, known=truth.to(device), known_mask=mask.to(device),
+                        temperature=args.temperature, generator=g, method=args.method).cpu()
     kept = torch.where(mask, truth, torch.zeros_like(truth))
     shown = torch.cat([truth, kept, done])
-    out = Path(args.out)
     save_grid(to_uint8(shown, cfg.levels, how="stretch"), out, nrow=shown.shape[0], scale=args.scale)
+    extra = {} if labels is None else {"labels": labels}
     npz = save_npz(out.with_suffix(".npz"), levels=done.to(torch.uint8), known=truth[0].to(torch.uint8),
-                   keep_rows=args.keep_rows)
+                   keep_rows=args.keep_rows, **extra)
     print(f"wrote {out} (original, kept rows, {args.n} completions) and {npz}")
     return 0
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pixelcnn.cli.common import add_checkpoint_args, add_command, data_section, load_checkpoint, positive_int, print_json
+from pixelcnn.cli.common import (add_checkpoint_args, add_command, data_section, load_checkpoint, positive_int,
+                                 print_json, show_progress)
 
 EXAMPLES = """
   pixelcnn eval --checkpoint runs/mnist5k --data mnist5k --split test
@@ -34,7 +35,7 @@ def run(args) -> int:
         if split.labels is None:
             raise DataError(f"{args.checkpoint} is class-conditional but {data.name} {args.split} has no labels to score it with")
         labels = split.labels
-    score = evaluate(model, check_shape(model, split), labels, batch_size=args.batch_size, progress=not args.json)
+    score = evaluate(model, check_shape(model, split), labels, batch_size=args.batch_size, progress=not args.json and show_progress(args))
     result = {"checkpoint": args.checkpoint, "data": data.name, "split": args.split, **score.to_dict()}
     if args.json:
         print_json(result)

@@ -1,27 +1,40 @@
 """The ``pixelcnn`` command: one thin file per subcommand, the logic in the library.
 
-Errors the user can fix (:class:`~pixelcnn.errors.PixelCNNError`) print one
-line and exit with status 2; nothing already saved is touched.
+One error boundary for every command: an error the user can fix
+(:class:`~pixelcnn.errors.PixelCNNError`, a bad option, a file that cannot be
+written) prints one line and exits with status 2, and nothing already saved is
+touched. Anything else is a bug: one line saying so and exit status 1; the full
+traceback with ``--debug`` or ``PIXELCNN_DEBUG=1``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import traceback
 
+from pixelcnn.cli.common import add_global_args
 from pixelcnn.errors import PixelCNNError
 
-COMMANDS = ("train", "eval", "sample", "complete", "receptive_field", "models")
+COMMANDS = ("train", "eval", "score", "report", "sample", "complete", "receptive_field", "models")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit status 2) like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="pixelcnn",
         description="Autoregressive image models of the PixelCNN family: train, score, sample.",
         epilog="Run 'pixelcnn COMMAND --help' for the options and examples of a command.",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    add_global_args(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         module = __import__(f"pixelcnn.cli.{name}", fromlist=["register"])
@@ -31,16 +44,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # key=value overrides may stand on both sides of an option: `train a=1 --out DIR b=2`
+        if hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+            args.overrides = [*args.overrides, *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    debug = args.debug or os.environ.get("PIXELCNN_DEBUG", "") not in ("", "0")
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s",
+                        stream=sys.stderr, force=True)
+    name = f"pixelcnn {args.command}"
     try:
         return int(args.run(args) or 0)
     except PixelCNNError as e:
-        print(f"pixelcnn {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return _fail(name, f"error: {_one_line(e)}", debug, 2)
     except KeyboardInterrupt:
-        print(f"pixelcnn {args.command}: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        return _fail(name, "error: out of memory; try a smaller batch, image or model", debug, 2)
+    except OSError as e:  # a disk that is full, a file that cannot be written: the user can fix it
+        return _fail(name, f"error: {_one_line(e)}", debug, 2)
+    except Exception as e:  # noqa: BLE001 - the boundary: anything else is a bug of ours
+        hint = "" if debug else "; rerun with --debug (or PIXELCNN_DEBUG=1) for the traceback"
+        return _fail(name, f"internal error (a bug in pixelcnn, please report it): "
+                           f"{type(e).__name__}: {_one_line(e)}{hint}", debug, 1)
+
+
+def _fail(name: str, line: str, debug: bool, status: int) -> int:
+    if debug:
+        traceback.print_exc()
+    print(f"{name}: {line}", file=sys.stderr)
+    return status
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= 500 else text[:497] + "..."
 
 
 if __name__ == "__main__":

@@ -41,11 +41,18 @@ def register(sub) -> None:
 def run(args) -> int:
     import torch
 
+    from pixelcnn.cli.common import check_output
     from pixelcnn.errors import ConfigError
     from pixelcnn.evaluation import receptive_field, render_png, render_text
 
     pixel = parse_ints(args.pixel, "--pixel", "I,J", lengths=(2,))
     size = parse_ints(args.size, "--size", "H,W", lengths=(1, 2)) if args.size else None
+    if size is not None and min(size) < 1:
+        raise ConfigError(f"--size must be positive, got {args.size!r}")
+    if args.inputs < 1 or args.scale < 1:
+        raise ConfigError("--inputs and --scale must be at least 1")
+    if args.out:
+        check_output(args.out)
     overrides = {}
     if args.checkpoint:
         if args.channels is not None:
@@ -59,6 +66,7 @@ def run(args) -> int:
             overrides["in_channels"] = args.channels
     if size is not None:
         size = size * 2 if len(size) == 1 else size
+    _check_memory(model, overrides, size, args.inputs)
     g = torch.Generator().manual_seed(args.seed)
     field = receptive_field(model, pixel, args.channel, size=size, inputs=args.inputs, generator=g, **overrides)
     if args.json:
@@ -77,6 +85,20 @@ def run(args) -> int:
         if not args.json:
             print(f"wrote {out}")
     return 0
+
+
+def _check_memory(model, overrides: dict, size, inputs: int) -> None:
+    """Refuse up front a field that would not fit in memory (it runs in float64 on the CPU)."""
+    import torch
+
+    from pixelcnn.models import preset_config
+    from pixelcnn.training.runtime import activation_bytes, check_memory
+
+    config = preset_config(model, **overrides) if isinstance(model, str) else model.config
+    size = tuple(size or config.image_size)
+    check_memory(activation_bytes(config, inputs, size, bytes_per_number=8),
+                 f"the receptive field at {size[0]}x{size[1]} with {inputs} input(s)", torch.device("cpu"),
+                 "use a smaller --size or fewer --inputs")
 
 
 def parse_ints(text: str, flag: str, form: str, lengths: tuple[int, ...]) -> tuple[int, ...]:

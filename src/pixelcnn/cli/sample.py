@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pixelcnn.cli.common import add_checkpoint_args, add_command, add_sampling_args, positive_int
 
 EXAMPLES = """
@@ -19,9 +17,11 @@ def register(sub) -> None:
     add_checkpoint_args(parser)
     parser.add_argument("-n", type=positive_int, default=64, help="number of images (default 64)")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="images sampled at once (default 64)")
-    parser.add_argument("--out", required=True, help="PNG grid to write; the .npz goes beside it")
-    parser.add_argument("--class", dest="label", type=int, help="class label for a class-conditional model")
-    parser.add_argument("--per-class", type=positive_int, help="this many images of every class, one row per class")
+    parser.add_argument("--out", required=True, help="PNG grid to write (.png); the .npz goes beside it")
+    parser.add_argument("--class", dest="label", type=int,
+                        help="class label for a class-conditional model (it needs --class or --per-class)")
+    parser.add_argument("--per-class", type=positive_int,
+                        help="this many images of every class, one row per class (instead of --class and -n)")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
     add_sampling_args(parser)
 
@@ -29,24 +29,24 @@ def register(sub) -> None:
 def run(args) -> int:
     import torch
 
-    from pixelcnn.cli.common import load_checkpoint
-    from pixelcnn.errors import PixelCNNError
+    from pixelcnn.cli.common import check_output, class_labels, load_checkpoint, show_progress
+    from pixelcnn.errors import ConfigError, PixelCNNError
     from pixelcnn.images import save_grid, save_npz
     from pixelcnn.levels import to_uint8
 
+    if args.per_class and args.label is not None:
+        raise ConfigError("give --class K (with -n) or --per-class N, not both")
+    out = check_output(args.out)
     model = load_checkpoint(args)
-    classes = getattr(model.config, "num_classes", 0)
-    labels, nrow = None, None
-    if args.label is not None or args.per_class:
+    nrow = None
+    if args.per_class:
+        classes = getattr(model.config, "num_classes", 0)
         if not classes:
-            raise PixelCNNError(f"{args.checkpoint} is not class-conditional; drop --class / --per-class")
-        if args.per_class:
-            labels, nrow = torch.arange(classes).repeat_interleave(args.per_class), args.per_class
-        else:
-            labels = torch.full((args.n,), args.label)
+            raise PixelCNNError(f"{args.checkpoint} is not class-conditional; drop --per-class")
+        labels, nrow = torch.arange(classes).repeat_interleave(args.per_class), args.per_class
+    else:
+        labels = class_labels(model, args.label, args.n, args.checkpoint)
     n = labels.numel() if labels is not None else args.n
-    if n < 1:
-        raise PixelCNNError("-n must be at least 1")
     device = next(model.parameters()).device
     g = torch.Generator(device=device).manual_seed(args.seed)
     chunks = []
@@ -54,9 +54,8 @@ def run(args) -> int:
         cond = None if labels is None else labels[start : start + args.batch_size].to(device)
         size = min(args.batch_size, n - start)
         chunks.append(model.sample(size, cond=cond, temperature=args.temperature, generator=g,
-                                   method=args.method, progress=args.progress).cpu())
+                                   method=args.method, progress=args.progress and show_progress(args)).cpu())
     levels = torch.cat(chunks)
-    out = Path(args.out)
     save_grid(to_uint8(levels, model.config.levels, how="stretch"), out, nrow=nrow, scale=args.scale)
     arrays = {"levels": levels.to(torch.uint8), "images": to_uint8(levels, model.config.levels)}
     if labels is not None:

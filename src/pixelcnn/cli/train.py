@@ -19,6 +19,9 @@ EXAMPLES = """
 
   # continue a stopped run exactly where it stopped (limits may be raised)
   pixelcnn train --resume runs/mnist5k train.epochs=40
+
+  # SIGTERM or Ctrl-C ends the current step, saves a checkpoint and prints how to resume;
+  # train.max_minutes counts the training time of every session together
 """
 
 
@@ -52,7 +55,14 @@ def run(args) -> int:
     summary = trainer.run()
     if args.json:
         print_json(summary)
-    else:
+    if summary.get("interrupted"):
+        import signal
+        import sys
+
+        print(f"pixelcnn train: {summary['stopped']} after step {summary['steps']}; checkpoint saved in "
+              f"{summary['checkpoint']}; continue with: pixelcnn train --resume {run_dir}", file=sys.stderr)
+        return 128 + int(getattr(signal, summary["interrupted"]))
+    if not args.json:
         _print_summary(run_dir, summary)
     return 0
 
@@ -69,10 +79,10 @@ def bundled_config(name: str) -> str:
 
 def _resumed_config(run_dir: Path, overrides: list[str]):
     from pixelcnn.config import apply_overrides, from_dict
-    from pixelcnn.errors import ConfigError
-    from pixelcnn.training.checkpoint import read_meta
+    from pixelcnn.errors import CheckpointError, ConfigError
+    from pixelcnn.training.checkpoint import check_run_dir, read_meta
 
-    saved = read_meta(run_dir)["run"]
+    saved = read_meta(check_run_dir(run_dir))["run"]
     allowed = {"train.epochs", "train.max_steps", "train.max_minutes", "train.log_every", "train.progress",
                "train.checkpoint_every", "train.sample_every_epoch", "train.sample_count", "train.device",
                "train.threads", "train.keep_checkpoints", "train.eval_batch_size", "data.data_dir"}
@@ -81,7 +91,11 @@ def _resumed_config(run_dir: Path, overrides: list[str]):
         if key not in allowed:
             raise ConfigError(f"{key} cannot change when resuming (it would change the run); "
                               f"allowed: {', '.join(sorted(allowed))}")
-    return from_dict(apply_overrides(saved, overrides))
+    try:
+        from_dict(saved)
+    except ConfigError as e:
+        raise CheckpointError(f"the run config saved in {run_dir} is damaged: {e}") from None
+    return from_dict(apply_overrides(saved, overrides))  # the overrides checked like any other
 
 
 def _print_summary(run_dir: Path, summary: dict) -> None:

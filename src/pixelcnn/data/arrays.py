@@ -57,6 +57,8 @@ def read_array_file(
     else:
         raise DataError(f"{path}: expected a .npy file, or a .npz file (optionally with a key)")
     images = to_nchw(images, where)
+    if path.suffix == ".npy" and len(images) == 0:  # a whole set to split: nothing to split
+        raise DataError(f"{where} holds no images")
     return images, None if labels is None else check_labels(labels, len(images), where)
 
 

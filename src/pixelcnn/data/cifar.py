@@ -12,6 +12,14 @@ Format (Krizhevsky 2009, https://www.cs.toronto.edu/~kriz/cifar.html):
 Pickles are read by a restricted unpickler that can rebuild numpy arrays and
 nothing else, so a tampered file cannot run code.
 
+Download: when no batch is found, ``cifar-10-binary.tar.gz`` (162 MB) is
+downloaded from the authors' page, checked against its published MD5, and its
+six ``.bin`` batches (and ``batches.meta.txt``) are unpacked into
+``cifar-10-batches-bin/`` of the first search folder; the archive is then
+deleted. Only those named regular members are read from the archive, so a
+crafted archive cannot write elsewhere. The binary version is chosen because
+it needs no unpickling.
+
 Not implemented: CIFAR-100 (two label bytes a record, other pickle keys) and
 reading the ``.tar.gz`` archives without extracting them.
 """
@@ -21,13 +29,19 @@ from __future__ import annotations
 import codecs
 import importlib
 import logging
+import os
 import pickle
+import shutil
+import tarfile
+import tempfile
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from pixelcnn.data.dataset import Dataset
+from pixelcnn.data.download import DEFAULT_TIMEOUT, Remote, download_file, resolve_mirrors
 from pixelcnn.data.files import describe_dirs, search_dirs
 from pixelcnn.errors import DataError
 
@@ -36,7 +50,13 @@ RECORD_BYTES = 1 + 3 * 32 * 32
 BATCH_SIZE = 10000
 SPLIT_STEMS = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
 SUBFOLDERS = ("", "cifar-10-batches-bin", "cifar-10-batches-py")
-ARCHIVE_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+MIRRORS = ("https://www.cs.toronto.edu/~kriz/",)
+ARCHIVE = Remote("cifar-10-binary.tar.gz", "md5:c32a1d4ab5d03f1284b67883e8d87530")
+ARCHIVE_URL = MIRRORS[0] + ARCHIVE.filename
+ARCHIVE_FOLDER = "cifar-10-batches-bin"
+ARCHIVE_MEMBERS = tuple(f"{s}.bin" for stems in SPLIT_STEMS.values() for s in stems) + (
+    "batches.meta.txt",
+)
 NUM_CLASSES = 10
 CLASS_NAMES = (
     "airplane",
@@ -56,22 +76,29 @@ log = logging.getLogger(__name__)
 
 
 def load_cifar10(split: str, data_dir: str | Path | None = None, download: bool = True) -> Dataset:
-    """Split ``train`` (the batches found of 5) or ``test`` of CIFAR-10; ``download`` is unused.
+    """Split ``train`` (the batches found of 5) or ``test`` of CIFAR-10.
 
     Batches are looked for in each search folder (:mod:`pixelcnn.data.files`)
     and its ``cifar-10-batches-bin`` / ``cifar-10-batches-py`` sub-folder; the
     first folder holding any batch of the split is used, a ``.bin`` batch
-    preferred over the pickle of the same name.
+    preferred over the pickle of the same name. With ``download``, the binary
+    version is fetched when no batch of the split is found.
     """
     dirs = search_dirs(NAME, data_dir)
     paths = find_cifar_batches(dirs, split)
     stems = SPLIT_STEMS[split]
+    if not paths and download:
+        try:
+            download_cifar10(data_dir)
+        except DataError as e:
+            raise DataError(f"{NAME} {split}: no batch found locally and {e}") from None
+        paths = find_cifar_batches(dirs, split)
     if not paths:
         wanted = f"{stems[0]}[.bin]" + (f" .. {stems[-1]}" if len(stems) > 1 else "")
         raise DataError(
             f"{NAME} {split}: no batch ({wanted}) found; "
             f"looked in {describe_dirs(dirs)} and their cifar-10-batches-bin/-py sub-folders; "
-            f"download {ARCHIVE_URL} and extract it there"
+            f"pass download=True, or download {ARCHIVE_URL} and extract it there"
         )
     if len(paths) < len(stems):
         log.warning(
@@ -91,6 +118,56 @@ def load_cifar10(split: str, data_dir: str | Path | None = None, download: bool 
     images = torch.cat([images for images, _ in parts])
     labels = torch.cat([labels for _, labels in parts])
     return Dataset(images, labels, NUM_CLASSES, NAME, split, CLASS_NAMES)
+
+
+def download_cifar10(
+    data_dir: str | Path | None = None,
+    *,
+    mirrors: Sequence[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[Path]:
+    """Download and unpack the binary version unless all six batches are found; return their paths."""
+    dirs = search_dirs(NAME, data_dir)
+    found = find_cifar_batches(dirs, "train") + find_cifar_batches(dirs, "test")
+    if len(found) == len(ARCHIVE_MEMBERS) - 1:
+        return found
+    archive = download_file(ARCHIVE, dirs[0], resolve_mirrors(MIRRORS, mirrors), timeout=timeout)
+    paths = unpack_batches(archive, dirs[0] / ARCHIVE_FOLDER)
+    archive.unlink()
+    return [p for p in paths if p.suffix == ".bin"]
+
+
+def unpack_batches(archive: Path, dest: Path) -> list[Path]:
+    """Copy the :data:`ARCHIVE_MEMBERS` of a verified ``cifar-10-binary.tar.gz`` into ``dest``.
+
+    Each file is written beside its final name and moved into place whole, so
+    an interrupted unpack leaves no partial batch under a batch's name.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".unpack.", dir=dest))
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for name in ARCHIVE_MEMBERS:
+                _copy_member(tar, f"{ARCHIVE_FOLDER}/{name}", staging / name, archive)
+        for name in ARCHIVE_MEMBERS:
+            os.replace(staging / name, dest / name)
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise DataError(f"{archive}: cannot unpack ({type(e).__name__}: {e})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [dest / name for name in ARCHIVE_MEMBERS]
+
+
+def _copy_member(tar: tarfile.TarFile, member: str, target: Path, archive: Path) -> None:
+    try:
+        info = tar.getmember(member)
+    except KeyError:
+        raise DataError(f"{archive}: no {member} in the archive; not the CIFAR-10 binary version") from None
+    source = tar.extractfile(info) if info.isfile() else None
+    if source is None:
+        raise DataError(f"{archive}: {member} is not a regular file")
+    with source, open(target, "wb") as out:
+        shutil.copyfileobj(source, out, 1 << 20)
 
 
 def find_cifar_batches(dirs: list[Path], split: str) -> list[Path]:

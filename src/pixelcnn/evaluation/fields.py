@@ -20,8 +20,9 @@ remove it. ``receptive_field("pixelcnn", (6, 6), size=(8, 13), layers=2)``
     - # # # # # X . . . . . .         (a causality bug; never expected)
     . . . . . . . . . . . . .
 
-Method: one backward pass of ``sum_l w_l log p(x[c, i, j] = l | past)`` (random
-``w``) through a float64 copy of the network, for a batch of random level
+Method: one backward pass of ``w . params(c, i, j)`` (random ``w``; the
+parameters of the likelihood's step that draws sub-pixel ``c`` of pixel
+``(i, j)``) through a float64 copy of the network, for a batch of random level
 images; a sub-pixel is seen if its gradient is non-zero for any image (one
 image may switch a ReLU off or saturate a gate). A preset name gets random
 weights (every parameter ~ N(0, 0.5^2)), so the result is the structure of the
@@ -30,6 +31,10 @@ weights do. A tiny network (a channel or two per colour) may need more
 ``inputs`` before every path shows. The reach is the same computation with every mask of every
 :class:`~pixelcnn.nn.MaskedConv2d` opened (its kernel box, no longer causal),
 restricted to the past.
+
+A likelihood that draws several colours in one step (the logistic mixture
+draws a whole pixel) makes each colour depend on the earlier colours of its
+step through the likelihood itself, not the network; those are marked seen.
 
 Not implemented: gradient magnitudes (only zero / non-zero are reported) and
 conditioning inputs (labels and vectors only add biases, so they change no
@@ -47,6 +52,7 @@ from pathlib import Path
 import torch
 
 from pixelcnn.errors import ConfigError, PixelCNNError
+from pixelcnn.models.config import likelihood_of
 
 FUTURE, OUT_OF_REACH, BLIND, SEEN, TARGET, LEAK = range(6)
 KINDS = ("future", "out of reach", "blind spot", "seen", "target", "leak")
@@ -137,13 +143,23 @@ def receptive_field(model, pixel: tuple[int, int], channel: int = 0, *, size=Non
     h, w = _size(size, config.image_size)
     shape = (config.in_channels, h, w)
     pixel, channel = _check_target(shape, pixel, channel)
+    block = _block(likelihood_of(config), channel)
     x = torch.randint(0, config.levels, (inputs, *shape), generator=g).double()  # [N, C, H, W]
-    weights = torch.randn(config.levels, generator=g, dtype=torch.float64)  # [L]
-    seen = _dependence(network, x, pixel, channel, weights)
+    weights = torch.randn(block[1].stop - block[1].start, generator=g, dtype=torch.float64)  # [P / G]
+    seen = _dependence(network, x, pixel, block, weights)
     _open_masks(network)
     past = earlier(shape, pixel, channel)
-    reach = (_dependence(network, x, pixel, channel, weights) | seen) & past
+    reach = (_dependence(network, x, pixel, block, weights) | seen) & past
     return ReceptiveField(seen=seen, reach=reach, pixel=pixel, channel=channel)
+
+
+def _block(likelihood, channel: int) -> tuple[slice, slice]:
+    """The colours drawn with ``channel`` in one step and the parameter channels of that
+    step (the likelihood's causal group)."""
+    width = likelihood.colours // likelihood.groups
+    per_group = likelihood.channels // likelihood.groups
+    g = channel // width
+    return slice(g * width, channel), slice(g * per_group, (g + 1) * per_group)
 
 
 def earlier(shape: tuple[int, int, int], pixel: tuple[int, int], channel: int) -> torch.Tensor:
@@ -266,16 +282,18 @@ def _probe_network(model, size, overrides: dict, g: torch.Generator):
     return network.eval().requires_grad_(False), getattr(model, "config", None) or network.config
 
 
-def _dependence(network, x: torch.Tensor, pixel, channel: int, weights: torch.Tensor) -> torch.Tensor:
-    """bool ``[C, H, W]``: inputs with a non-zero gradient of ``weights . log p(x[:, channel, i, j])``
-    for any of the images ``x`` ``[N, C, H, W]`` (float levels)."""
+def _dependence(network, x: torch.Tensor, pixel, block: tuple[slice, slice], weights: torch.Tensor) -> torch.Tensor:
+    """bool ``[C, H, W]``: inputs with a non-zero gradient of ``weights . params[:, block, i, j]``
+    for any of the images ``x`` ``[N, C, H, W]`` (float levels), plus the colours of the
+    same step before the target, which the likelihood itself reads (``block[0]``)."""
     x = x.clone().requires_grad_(True)
-    logits = network(x, (None, None))  # [N, C, L, H, W]; float input: scaled differentiably
-    logp = torch.log_softmax(logits[:, channel, :, pixel[0], pixel[1]], dim=-1)  # [N, L]
-    (logp * weights).sum().backward()
+    params = network(x, (None, None))  # [N, P, H, W]; float input: scaled differentiably
+    (params[:, block[1], pixel[0], pixel[1]] * weights).sum().backward()
     if not torch.isfinite(x.grad).all():
         raise PixelCNNError("the gradients overflowed (non-finite); the model's weights are too large to probe")
-    return (x.grad != 0).any(0)
+    seen = (x.grad != 0).any(0)
+    seen[block[0], pixel[0], pixel[1]] = True
+    return seen
 
 
 def _open_masks(network) -> None:

@@ -1,8 +1,10 @@
 """A categorical distribution over L discrete levels for every sub-pixel.
 
-The network's parameters are unnormalised logits ``[B, C, L, H, W]``; the
-likelihood normalises them with a log-softmax over the L levels. All
-log-probabilities are natural logs (nats).
+van den Oord et al. 2016a ("Pixel Recurrent Neural Networks"), section 5.3:
+a softmax over the L values of each sub-pixel. The parameter map holds
+unnormalised logits, ``P = C * L`` channels in C contiguous blocks of L, one
+block per colour, so the network keeps one causal group per colour (the G
+logits see R, the B logits see R and G). All log-probabilities are in nats.
 """
 
 from __future__ import annotations
@@ -10,39 +12,71 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from pixelcnn.errors import PixelCNNError
+
 
 class Categorical:
-    """Softmax over ``levels`` values per sub-pixel (van den Oord et al. 2016a)."""
+    """Softmax over ``levels`` values per sub-pixel of ``colours``-channel images."""
 
-    def __init__(self, levels: int):
-        self.levels = levels
+    name = "categorical"
 
-    def log_prob_map(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    def __init__(self, levels: int, colours: int = 1):
+        self.levels, self.colours = levels, colours
+        self.channels = colours * levels  # P
+        self.groups = colours  # G: one sampling step per sub-pixel
+        self.map_channels = colours  # log_prob_map is per sub-pixel
+
+    def __repr__(self) -> str:
+        return f"Categorical(levels={self.levels}, colours={self.colours})"
+
+    def check_params(self, params: torch.Tensor) -> None:
+        if params.dim() != 4 or params.shape[1] != self.channels:
+            raise PixelCNNError(f"categorical parameters must have shape [B, {self.channels}, H, W] "
+                                f"(C * L = {self.colours} * {self.levels}), got {list(params.shape)}")
+
+    def logits(self, params: torch.Tensor) -> torch.Tensor:
+        """The logits of every sub-pixel: ``[B, P, H, W]`` -> ``[B, C, L, H, W]``."""
+        b, _, h, w = params.shape
+        return params.view(b, self.colours, self.levels, h, w)
+
+    def log_prob_map(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         """Log-probability of each sub-pixel: ``x`` ``[B, C, H, W]`` levels,
-        ``logits`` ``[B, C, L, H, W]`` -> nats ``[B, C, H, W]``."""
-        if logits.dtype in (torch.bfloat16, torch.float16):  # mixed-precision training: normalise in fp32
-            logits = logits.float()
-        logp = F.log_softmax(logits, dim=2)
-        return logp.gather(2, x.unsqueeze(2)).squeeze(2)
+        ``params`` ``[B, C*L, H, W]`` -> nats ``[B, C, H, W]``."""
+        self.check_params(params)
+        if params.dtype in (torch.bfloat16, torch.float16):  # mixed-precision training: normalise in fp32
+            params = params.float()
+        logp = F.log_softmax(self.logits(params), dim=2)
+        return logp.gather(2, x.long().unsqueeze(2)).squeeze(2)
 
     def sample(
         self,
-        logits: torch.Tensor,
+        params: torch.Tensor,
+        group: int,
         *,
+        given: torch.Tensor | None = None,
+        known: torch.Tensor | None = None,
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Draw levels from ``logits`` ``[..., L]`` -> long ``[...]``.
+        """Draw colour ``group`` at one position: ``params`` ``[B, C*L]`` -> levels ``[B, 1]``.
 
-        Uses one uniform number per draw (inverse CDF), so the random stream
-        advances the same way whatever the logits are; temperature 0 takes the
-        most likely level and draws nothing.
+        ``given`` and ``known`` (the pixel's current values and which are
+        known) are not needed: the logits of colour ``group`` already depend
+        on the earlier colours. One uniform number per draw (inverse CDF), so
+        the random stream advances the same way whatever the logits are;
+        temperature 0 takes the most likely level and draws nothing.
         """
+        logits = params[:, group * self.levels : (group + 1) * self.levels]  # [B, L]
+        return self.draw(logits, temperature=temperature, generator=generator).unsqueeze(1)
+
+    def draw(self, logits: torch.Tensor, *, temperature: float = 1.0,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+        """Levels drawn from ``logits`` ``[..., L]`` -> long ``[...]``."""
         if temperature == 0:
             return logits.argmax(dim=-1)
         if temperature != 1:
             logits = logits / temperature
-        cdf = F.softmax(logits, dim=-1).cumsum(dim=-1)
+        cdf = F.softmax(logits.float() if logits.dtype != torch.float64 else logits, dim=-1).cumsum(dim=-1)
         u = torch.rand((*cdf.shape[:-1], 1), generator=generator, device=cdf.device, dtype=cdf.dtype)
         index = torch.searchsorted(cdf, u).squeeze(-1)  # the first level whose CDF reaches u
         return index.clamp_(max=self.levels - 1)

@@ -3,6 +3,13 @@
 Every architecture has one frozen dataclass holding everything needed to
 rebuild the network; ``config_to_dict`` / ``config_from_dict`` round-trip it
 through JSON with an ``"arch"`` key naming the architecture.
+
+Every field's type and range is checked in one place, :func:`check_common`
+(called by each config's ``__post_init__``), so ``create_model``, checkpoints
+and run-config overrides all get the same one-line errors. A field's range is
+declared once: in :data:`FIELD_RANGES` by name (one line per field, shared by
+all architectures), or in the field's own metadata where an architecture
+needs a different one (``field(default=..., metadata=at_least(1))``).
 """
 
 from __future__ import annotations
@@ -10,10 +17,30 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from pixelcnn.coerce import coerce
+from pixelcnn.coerce import at_least, between, allowed_for, check_fields, check_value, one_of
 from pixelcnn.errors import ConfigError
+from pixelcnn.likelihoods import LIKELIHOODS, make_likelihood
 
 _ARCHS: dict[str, type] = {}
+
+# The allowed values of model config fields, by name. A new field with a range is one line here.
+FIELD_RANGES = {
+    name: meta["allowed"]
+    for name, meta in {
+        "in_channels": at_least(1),
+        "levels": between(2, 256),
+        "image_size": at_least(1),
+        "hidden": at_least(1),
+        "layers": at_least(0),
+        "kernel_in": at_least(1),
+        "kernel": at_least(1),
+        "head": at_least(0, "0: no hidden output layer"),
+        "num_classes": at_least(0, "0: not class-conditional"),
+        "cond_dim": at_least(0, "0: no conditioning vector"),
+        "likelihood": one_of(*LIKELIHOODS),
+        "mixtures": at_least(1, "components of the logistic mixture"),
+    }.items()
+}
 
 
 def register_config(cls: type) -> type:
@@ -46,13 +73,23 @@ def make_config(cls: type, values: dict) -> Any:
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ConfigError(f"unknown {cls.ARCH} setting(s) {unknown}; known: {sorted(fields)}")
-    clean = {k: coerce(f"{cls.ARCH}.{k}", v, fields[k].default) for k, v in values.items()}
-    return cls(**clean)
+    return cls(**values)  # __post_init__ -> check_common checks each field's type and range
 
 
 def replace_config(config: Any, **overrides) -> Any:
     """``config`` with some fields changed, checked like :func:`make_config`."""
     return make_config(type(config), {**dataclasses.asdict(config), **overrides})
+
+
+def check_values(config: Any, values: dict, prefix: str) -> None:
+    """Check ``values`` (changes to ``config``'s fields) one by one, without building a config:
+    unknown names, types and ranges. How the fields combine is checked when the config is built."""
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown {config.ARCH} setting(s) {unknown}; known: {sorted(fields)}")
+    for name, value in values.items():
+        check_value(f"{prefix}.{name}", value, getattr(config, name), allowed_for(fields[name], FIELD_RANGES))
 
 
 def check(condition: bool, message: str) -> None:
@@ -62,11 +99,12 @@ def check(condition: bool, message: str) -> None:
 
 
 def check_common(cfg) -> None:
-    """The checks every model config shares: channels, levels, size, depth, conditioning."""
-    check(cfg.in_channels >= 1, f"in_channels must be >= 1, got {cfg.in_channels}")
-    check(2 <= cfg.levels <= 256, f"levels must be in [2, 256], got {cfg.levels}")
-    check(min(cfg.image_size) >= 1, f"image_size must be positive, got {cfg.image_size}")
-    check(cfg.layers >= 0, f"layers must be >= 0, got {cfg.layers}")
-    check(cfg.kernel_in % 2 == 1 and cfg.kernel % 2 == 1 and min(cfg.kernel_in, cfg.kernel) >= 1,
+    """The checks every model config shares: each field's type and range, then odd kernels."""
+    check_fields(cfg, cfg.ARCH, FIELD_RANGES)
+    check(cfg.kernel_in % 2 == 1 and cfg.kernel % 2 == 1,
           f"kernel sizes must be odd, got kernel_in = {cfg.kernel_in}, kernel = {cfg.kernel}")
-    check(cfg.num_classes >= 0 and cfg.cond_dim >= 0, "num_classes and cond_dim must be >= 0")
+
+
+def likelihood_of(cfg):
+    """The output distribution a model config names (see :mod:`pixelcnn.likelihoods`)."""
+    return make_likelihood(cfg.likelihood, levels=cfg.levels, colours=cfg.in_channels, mixtures=cfg.mixtures)

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelcnn.models.config import check, check_common, register_config
+from pixelcnn.models.config import check, check_common, likelihood_of, register_config
 from pixelcnn.nn import MaskedConv2d, Step, gate, scale_levels
 from pixelcnn.nn.condition import Conditioning
 
@@ -54,21 +54,24 @@ class GatedPixelCNNConfig:
     head: int = 96
     num_classes: int = 0
     cond_dim: int = 0
+    likelihood: str = "categorical"
+    mixtures: int = 5
 
     def __post_init__(self):
         check_common(self)
-        c = self.in_channels
-        check(self.hidden % c == 0, f"hidden = {self.hidden} must be a multiple of in_channels = {c}")
-        check(self.head >= c and self.head % c == 0, f"head = {self.head} must be a positive multiple of in_channels = {c}")
+        c = likelihood_of(self).groups
+        check(self.hidden % c == 0, f"hidden = {self.hidden} must be a multiple of the {c} colour group(s)")
+        check(self.head >= c and self.head % c == 0, f"head = {self.head} must be a positive multiple of the {c} colour group(s)")
 
 
 class GatedLayer(nn.Module):
-    """One layer of both stacks. ``first`` reads the image (C channels, mask A)."""
+    """One layer of both stacks. ``first`` reads the image (C channels, mask A);
+    the horizontal stack keeps ``c`` causal colour groups."""
 
-    def __init__(self, cfg: GatedPixelCNNConfig, first: bool):
+    def __init__(self, cfg: GatedPixelCNNConfig, first: bool, c: int):
         super().__init__()
-        c, p = cfg.in_channels, cfg.hidden
-        width, k = (c, cfg.kernel_in) if first else (p, cfg.kernel)
+        p = cfg.hidden
+        width, k = (cfg.in_channels, cfg.kernel_in) if first else (p, cfg.kernel)
         self.first = first
         self.vconv = MaskedConv2d(width, 2 * p, k, "V")
         self.hconv = MaskedConv2d(width, 2 * p, (1, k), "A" if first else "B", c)
@@ -81,16 +84,19 @@ class GatedLayer(nn.Module):
 
 
 class GatedPixelCNN(nn.Module):
-    """Integer levels ``[B, C, H, W]`` -> logits ``[B, C, L, H, W]``."""
+    """Integer levels ``[B, C, H, W]`` -> parameters ``[B, params, H, W]`` in ``groups``
+    causal channel groups (see :mod:`pixelcnn.likelihoods`)."""
 
-    def __init__(self, config: GatedPixelCNNConfig):
+    supports_cached = True
+
+    def __init__(self, config: GatedPixelCNNConfig, params: int, groups: int):
         super().__init__()
         self.config = cfg = config
-        c = cfg.in_channels
-        self.layers = nn.ModuleList(GatedLayer(cfg, first=k == 0) for k in range(cfg.layers + 1))
+        self.groups = c = groups
+        self.layers = nn.ModuleList(GatedLayer(cfg, first=k == 0, c=c) for k in range(cfg.layers + 1))
         self.head = nn.ModuleList([
             MaskedConv2d(cfg.hidden, cfg.head, 1, "B", c),
-            MaskedConv2d(cfg.head, c * cfg.levels, 1, "B", c),
+            MaskedConv2d(cfg.head, params, 1, "B", c),
         ])
 
     @property
@@ -104,8 +110,8 @@ class GatedPixelCNN(nn.Module):
         links = [shift_down(v) for v in self.vertical(x, cond, step)]
         return self.horizontal(x, links, cond, step)
 
-    def step(self, x: torch.Tensor, i: int, j: int, c: int, cache, cond=(None, None)) -> torch.Tensor:
-        """Logits ``[B, L]`` of sub-pixel ``(c, i, j)``.
+    def step(self, x: torch.Tensor, i: int, j: int, group: int, cache, cond=(None, None)) -> torch.Tensor:
+        """Parameters ``[B, params]`` at ``(i, j)`` (block ``group`` meaningful).
 
         The first time row ``i`` is visited, the vertical stack computes row
         ``i - 1`` (complete by now); its links serve the whole of row ``i``.
@@ -118,7 +124,7 @@ class GatedPixelCNN(nn.Module):
                 state["links"] = self.vertical(x, cond, Step.row(cache, i - 1))
             state["row"] = i
         links = [v if isinstance(v, float) else v[..., j : j + 1] for v in state["links"]]
-        return self.horizontal(x, links, cond, Step.pixel(cache, i, j, c))[:, c, :, 0, 0]
+        return self.horizontal(x, links, cond, Step.pixel(cache, i, j, group))[:, :, 0, 0]
 
     def vertical(self, x, cond, step: Step | None) -> list[torch.Tensor]:
         """The link input of every layer: 1x1 of the vertical pre-activations, not yet shifted."""
@@ -135,7 +141,7 @@ class GatedPixelCNN(nn.Module):
         return links
 
     def horizontal(self, x, links, cond, step: Step | None) -> torch.Tensor:
-        c = self.config.in_channels
+        c = self.groups
         h = skip = None
         for layer, link in zip(self.layers, links):
             if layer.first:
@@ -149,9 +155,7 @@ class GatedPixelCNN(nn.Module):
             out = layer.skip(g, step)
             skip = out if skip is None else skip + out
             h = g if layer.first else h + layer.res(g, step)
-        out = self.head[1](torch.relu(self.head[0](torch.relu(skip), step)), step)
-        b, _, rh, rw = out.shape
-        return out.view(b, c, self.config.levels, rh, rw)
+        return self.head[1](torch.relu(self.head[0](torch.relu(skip), step)), step)
 
     def _scale(self, x: torch.Tensor) -> torch.Tensor:
         return scale_levels(x, self.config.levels, self.head[0].weight.dtype)

@@ -17,7 +17,11 @@ from pixelcnn.nn.condition import split_cond
 
 
 class AutoregressiveModel(nn.Module):
-    """A PixelCNN-family model: ``network(x) -> params``, ``likelihood.log_prob_map(x, params)``."""
+    """A PixelCNN-family model: ``network(x) -> params``, ``likelihood.log_prob_map(x, params)``.
+
+    The network knows nothing of its output's layout; the likelihood
+    (:mod:`pixelcnn.likelihoods`) owns it.
+    """
 
     def __init__(self, config, network: nn.Module, likelihood):
         super().__init__()
@@ -35,12 +39,14 @@ class AutoregressiveModel(nn.Module):
         return self.config.in_channels * self.config.image_size[0] * self.config.image_size[1]
 
     def forward(self, x: torch.Tensor, cond=None) -> torch.Tensor:
-        """Distribution parameters for every sub-pixel (logits ``[B, C, L, H, W]``)."""
+        """The likelihood's parameter map ``[B, P, H, W]`` for every position."""
         x = self.check_images(x)
         return self.network(x, self.check_cond(cond, x.shape[0]))
 
     def log_prob_map(self, x: torch.Tensor, cond=None) -> torch.Tensor:
-        """Log-probability in nats of each sub-pixel given those before it: ``[B, C, H, W]``."""
+        """Log-probabilities in nats given everything before: ``[B, C, H, W]`` per sub-pixel
+        for a likelihood that factors over sub-pixels (categorical), ``[B, 1, H, W]`` per
+        pixel for one that does not (logistic mixture). Its sum is :meth:`log_prob`."""
         x = self.check_images(x)
         return self.likelihood.log_prob_map(x, self.network(x, self.check_cond(cond, x.shape[0])))
 
@@ -85,6 +91,11 @@ class AutoregressiveModel(nn.Module):
         labels, vector = split_cond(cond)
         classes = getattr(self.config, "num_classes", 0)
         dim = getattr(self.config, "cond_dim", 0)
+        if classes and labels is None:
+            raise PixelCNNError(f"this {self.name} model is class-conditional ({classes} classes): "
+                                f"give labels, integers of shape [{batch}] in [0, {classes})")
+        if dim and vector is None:
+            raise PixelCNNError(f"this {self.name} model is conditioned on vectors: give cond of shape [{batch}, {dim}]")
         if labels is not None:
             if not classes:
                 raise PixelCNNError(f"this {self.name} model is not class-conditional (num_classes = 0)")

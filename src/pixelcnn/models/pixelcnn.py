@@ -2,8 +2,9 @@
 
 A 7x7 mask-A convolution, then either residual blocks (ReLU, 1x1 down to
 half width, kxk mask B, 1x1 back up; the paper's Figure 5) or plain mask-B
-layers (the classic tutorial network), then 1x1 output layers giving a
-categorical distribution over L levels for every sub-pixel.
+layers (the classic tutorial network), then 1x1 output layers giving the
+parameter map of the model's likelihood (:mod:`pixelcnn.likelihoods`): by
+default a categorical distribution over L levels for every sub-pixel.
 
 Not implemented: BatchNorm (it leaks future pixels in training mode) and the
 paper's PixelRNN variants. The network has a blind spot (see
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pixelcnn.models.config import check, check_common, register_config
+from pixelcnn.models.config import check, check_common, likelihood_of, register_config
 from pixelcnn.nn import MaskedConv2d, Step, make_norm, scale_levels
 from pixelcnn.nn.condition import Conditioning
 
@@ -46,16 +47,19 @@ class PixelCNNConfig:
     norm: str = "none"
     num_classes: int = 0
     cond_dim: int = 0
+    likelihood: str = "categorical"
+    mixtures: int = 5
 
     def __post_init__(self):
         check_common(self)
-        c = self.in_channels
+        c = likelihood_of(self).groups
         check(self.block in ("residual", "plain"), f"block must be 'residual' or 'plain', got {self.block!r}")
         check(self.norm in ("none", "layer"), f"norm must be 'none' or 'layer', got {self.norm!r}")
         width = 2 * c if self.block == "residual" else c
         check(self.hidden % width == 0, f"hidden = {self.hidden} must be a multiple of {width} "
-              f"(the {c} colour channel(s){' times 2 for the residual bottleneck' if width > c else ''})")
-        check(self.head % c == 0, f"head = {self.head} must be a multiple of in_channels = {c}")
+              f"(the {c} causal colour group(s) of the {self.likelihood} output"
+              f"{' times 2 for the residual bottleneck' if width > c else ''})")
+        check(self.head % c == 0, f"head = {self.head} must be a multiple of the {c} colour group(s)")
 
 
 class ResidualBlock(nn.Module):
@@ -91,13 +95,16 @@ class PlainLayer(nn.Module):
 
 
 class PixelCNN(nn.Module):
-    """Integer levels ``[B, C, H, W]`` -> logits ``[B, C, L, H, W]``."""
+    """Integer levels ``[B, C, H, W]`` -> parameters ``[B, params, H, W]`` in ``groups``
+    causal channel groups (see :mod:`pixelcnn.likelihoods`)."""
 
-    def __init__(self, config: PixelCNNConfig):
+    supports_cached = True
+
+    def __init__(self, config: PixelCNNConfig, params: int, groups: int):
         super().__init__()
         self.config = cfg = config
-        c, n = cfg.in_channels, cfg.hidden
-        self.conv_in = MaskedConv2d(c, n, cfg.kernel_in, "A", c)
+        c, n = groups, cfg.hidden
+        self.conv_in = MaskedConv2d(cfg.in_channels, n, cfg.kernel_in, "A", c)
         self.cond = Conditioning(cfg.num_classes, cfg.cond_dim, n)
         if cfg.block == "plain":
             self.norm_in = make_norm(cfg.norm, n, c)
@@ -106,11 +113,11 @@ class PixelCNN(nn.Module):
             self.norm_in = nn.Identity()
             self.blocks = nn.ModuleList(ResidualBlock(n, cfg.kernel, c, cfg.norm) for _ in range(cfg.layers))
         widths = [n, cfg.head] if cfg.head else [n]
-        self.head = nn.ModuleList(MaskedConv2d(a, b, 1, "B", c) for a, b in zip(widths, widths[1:] + [c * cfg.levels]))
+        self.head = nn.ModuleList(MaskedConv2d(a, b, 1, "B", c) for a, b in zip(widths, widths[1:] + [params]))
 
     def forward(self, x: torch.Tensor, cond=(None, None), step: Step | None = None) -> torch.Tensor:
         """``x`` levels ``[B, C, H, W]`` (the whole image, also in a step);
-        ``cond`` a ``(labels, vector)`` pair. Returns logits of the step's region."""
+        ``cond`` a ``(labels, vector)`` pair. Returns the parameters of the step's region."""
         h = self.conv_in.read_image(x, self._scale, step)
         if self.config.block == "plain":
             h = torch.relu(self.norm_in(h))
@@ -120,8 +127,7 @@ class PixelCNN(nn.Module):
             h = block(h, step)
         for conv in self.head:
             h = conv(torch.relu(h), step)
-        b, _, rh, rw = h.shape
-        return h.view(b, self.config.in_channels, self.config.levels, rh, rw)
+        return h
 
     @property
     def output_layer(self) -> MaskedConv2d:
@@ -131,6 +137,7 @@ class PixelCNN(nn.Module):
     def _scale(self, x: torch.Tensor) -> torch.Tensor:
         return scale_levels(x, self.config.levels, self.conv_in.weight.dtype)
 
-    def step(self, x: torch.Tensor, i: int, j: int, c: int, cache, cond=(None, None)) -> torch.Tensor:
-        """Logits ``[B, L]`` of sub-pixel ``(c, i, j)``, computing only position ``(i, j)``."""
-        return self(x, cond, Step.pixel(cache, i, j, c))[:, c, :, 0, 0]
+    def step(self, x: torch.Tensor, i: int, j: int, group: int, cache, cond=(None, None)) -> torch.Tensor:
+        """Parameters ``[B, params]`` at ``(i, j)`` (block ``group`` meaningful), computing
+        only that position."""
+        return self(x, cond, Step.pixel(cache, i, j, group))[:, :, 0, 0]

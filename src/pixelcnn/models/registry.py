@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from pixelcnn.errors import ConfigError
-from pixelcnn.likelihoods import Categorical
-from pixelcnn.models.config import replace_config
+from pixelcnn.models.config import likelihood_of, replace_config
 from pixelcnn.models.model import AutoregressiveModel
 from pixelcnn.models.gated import GatedPixelCNN, GatedPixelCNNConfig
 from pixelcnn.models.pixelcnn import PixelCNN, PixelCNNConfig
@@ -62,6 +61,8 @@ def create_model(name: str, **overrides) -> AutoregressiveModel:
 
 
 def build_model(config) -> AutoregressiveModel:
-    """The model described by a config object (for example one read from a checkpoint)."""
-    network = NETWORKS[config.ARCH](config)
-    return AutoregressiveModel(config, network, Categorical(config.levels))
+    """The model described by a config object (for example one read from a checkpoint):
+    the likelihood it names, and a network that outputs that likelihood's parameters."""
+    likelihood = likelihood_of(config)
+    network = NETWORKS[config.ARCH](config, params=likelihood.channels, groups=likelihood.groups)
+    return AutoregressiveModel(config, network, likelihood)

@@ -1,18 +1,26 @@
-"""Sampling one sub-pixel at a time, slowly and obviously, or fast with caches.
+"""Sampling one step at a time, slowly and obviously, or fast with caches.
 
-Both samplers run the same loop over sub-pixels in the model's order (rows,
-then columns, then colours) and differ only in how they get the distribution
-of the next sub-pixel:
+Both samplers run the same loop over the model's order (rows, then columns,
+then the likelihood's causal groups inside a pixel: one per colour for the
+categorical, one whole pixel for the logistic mixture) and differ only in how
+they get the parameters of the next step:
 
 - ``reference``: a full forward pass of the network over the canvas, every
-  step (H*W*C passes: the yardstick, kept because it is obviously right);
+  step (H*W*G passes: the yardstick, kept because it is obviously right);
 - ``fast``: the network's incremental ``step`` (Ramachandran et al. 2017),
-  which computes each activation once from per-layer caches.
+  which computes each activation once from per-layer caches. A network
+  declares it with ``supports_cached = True``; for one that does not, "fast"
+  falls back to the reference sampler and says so.
 
-Given the same generator they return identical images, and the tests check it.
+What a step draws is the likelihood's business (``likelihood.sample``). Given
+the same generator both samplers return identical images, and the tests
+check it.
 """
 
 from __future__ import annotations
+
+import logging
+import operator
 
 import torch
 
@@ -21,19 +29,21 @@ from pixelcnn.nn import Cache, Step
 
 METHODS = ("fast", "reference")
 
+log = logging.getLogger("pixelcnn")
+
 
 class ReferenceSteps:
-    """Distribution of sub-pixel (c, i, j) from a full forward pass over the canvas."""
+    """Parameters ``[B, P]`` at (i, j) from a full forward pass over the canvas."""
 
     def __init__(self, network, canvas: torch.Tensor, cond):
         self.network, self.canvas, self.cond = network, canvas, cond
 
-    def __call__(self, i: int, j: int, c: int) -> torch.Tensor:
-        return self.network(self.canvas, self.cond)[:, c, :, i, j]
+    def __call__(self, i: int, j: int, group: int) -> torch.Tensor:
+        return self.network(self.canvas, self.cond)[:, :, i, j]
 
 
 class CachedSteps:
-    """Distribution of sub-pixel (c, i, j) from the network's incremental step.
+    """Parameters ``[B, P]`` at (i, j) from the network's incremental step.
 
     When the first sub-pixels are known for the whole batch (completion), one
     full pass fills every cache first, so stepping starts where sampling does.
@@ -46,9 +56,9 @@ class CachedSteps:
         if prefilled:
             network(canvas, cond, Step.whole(self.cache))
 
-    def __call__(self, i: int, j: int, c: int) -> torch.Tensor:
+    def __call__(self, i: int, j: int, group: int) -> torch.Tensor:
         # a view of the network's output buffer, overwritten at the next step
-        return self.network.step(self.canvas, i, j, c, self.cache, self.cond)
+        return self.network.step(self.canvas, i, j, group, self.cache, self.cond)
 
 
 def sample(
@@ -67,19 +77,38 @@ def sample(
     """Draw ``n`` images from ``model``: long levels ``[n, C, H, W]``.
 
     Args:
-        cond: class labels ``[n]`` (long), a vector ``[n, D]``, or a dict of both.
-        temperature: divides the logits; 0 takes the most likely level.
+        n: how many images, a whole number >= 1.
+        cond: class labels ``[n]`` (long), a vector ``[n, D]``, or a dict of both;
+            required by a conditional model.
+        temperature: >= 0; 1 samples the model, 0 takes the most likely value
+            (see the likelihood for what it scales).
         generator: the source of randomness (on the model's device).
-        method: "fast" (cached) or "reference" (one full pass per sub-pixel).
+        method: "fast" (cached; the reference sampler for a network without
+            caches) or "reference" (one full pass per step).
         known, known_mask: a partial image (levels, broadcastable to
             ``[n, C, H, W]``) and a bool mask of its known sub-pixels; those are
-            kept as given and only the others are drawn.
+            kept as given and only the others are drawn, each given the
+            sub-pixels before it.
         progress: show a progress bar on stderr.
-        on_step: called as ``on_step(i, j, c, params)`` before each draw.
+        on_step: called as ``on_step(i, j, group, params)`` before each draw
+            (``params`` ``[n, P]``).
     """
+    n = _count(n)
     with torch.inference_mode():  # no autograd bookkeeping: a step is many small operations
         canvas = _sample(model, n, cond, temperature, generator, method, known, known_mask, progress, on_step)
     return canvas.clone()  # an ordinary tensor again, usable with autograd
+
+
+def _count(n) -> int:
+    if isinstance(n, bool):
+        raise PixelCNNError(f"the number of images must be a whole number >= 1, got {n!r}")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise PixelCNNError(f"the number of images must be a whole number >= 1, got {n!r}") from None
+    if n < 1:
+        raise PixelCNNError(f"the number of images must be >= 1, got {n}")
+    return n
 
 
 def _sample(model, n, cond, temperature, generator, method, known, known_mask, progress, on_step):
@@ -87,26 +116,35 @@ def _sample(model, n, cond, temperature, generator, method, known, known_mask, p
         raise PixelCNNError(f"unknown sampling method {method!r}; expected one of {METHODS}")
     if not temperature >= 0:
         raise PixelCNNError(f"temperature must be >= 0, got {temperature}")
-    cfg = model.config
+    likelihood, network = model.likelihood, model.network
     device = next(model.parameters()).device
     canvas, mask = _start_canvas(model, n, known, known_mask, device)
     cond = model.check_cond(cond, n)
-    order = _remaining(mask, cfg.in_channels)
+    groups = likelihood.groups
+    width = model.config.in_channels // groups  # colours drawn per step
+    order = _remaining(mask, groups)
+    if method == "fast" and not getattr(network, "supports_cached", False):
+        log.warning("%s has no cached sampler; sampling with the reference sampler (one full pass per step)",
+                    model.name)
+        method = "reference"
     was_training = model.training
     model.eval()
     try:
         if method == "fast":
-            steps = CachedSteps(model.network, canvas, cond, prefilled=len(order) < canvas[0].numel())
+            steps = CachedSteps(network, canvas, cond, prefilled=bool(order) and order[0] != (0, 0, 0))
         else:
-            steps = ReferenceSteps(model.network, canvas, cond)
-        for i, j, c in _progress(order, progress):
-            params = steps(i, j, c)
+            steps = ReferenceSteps(network, canvas, cond)
+        for i, j, g in _progress(order, progress):
+            params = steps(i, j, g)
             if on_step is not None:
-                on_step(i, j, c, params.clone())
-            draw = model.likelihood.sample(params, temperature=temperature, generator=generator)
+                on_step(i, j, g, params.clone())
+            colours = slice(g * width, (g + 1) * width)
+            given, held = canvas[:, :, i, j], mask[:, :, i, j]
+            draw = likelihood.sample(params, g, given=given, known=held if known is not None else None,
+                                     temperature=temperature, generator=generator)
             if known is not None:
-                draw = torch.where(mask[:, c, i, j], canvas[:, c, i, j], draw)
-            canvas[:, c, i, j] = draw
+                draw = torch.where(held[:, colours], given[:, colours], draw)
+            canvas[:, colours, i, j] = draw
     finally:
         model.train(was_training)
     return canvas
@@ -132,19 +170,19 @@ def _start_canvas(model, n, known, known_mask, device):
     return model.check_images(canvas).clone(), mask
 
 
-def _remaining(mask: torch.Tensor, channels: int) -> list[tuple[int, int, int]]:
-    """Sub-pixels ``(i, j, c)`` in sampling order, from the position of the first sub-pixel
-    not known for every image (the cached layers rely on a position's colours being
+def _remaining(mask: torch.Tensor, groups: int) -> list[tuple[int, int, int]]:
+    """Steps ``(i, j, group)`` in sampling order, from the position of the first step
+    not known for every image (the cached layers rely on a position's groups being
     computed in order; known ones are drawn and discarded like any other) to the last
-    sub-pixel unknown in some image."""
-    everyone = mask.all(dim=0).permute(1, 2, 0).flatten()  # [H*W*C] in sampling order
-    unknown = (~everyone).nonzero()
+    step unknown in some image. A step is known when all its colours are."""
+    _, c, h, w = mask.shape
+    everyone = mask.all(dim=0).view(groups, c // groups, h, w).all(dim=1)  # [G, H, W]
+    unknown = (~everyone.permute(1, 2, 0).flatten()).nonzero()  # in sampling order
     if unknown.numel() == 0:
         return []
-    _, h, w = mask.shape[1:]
-    first = int(unknown[0]) // channels * channels  # a position always starts at its first colour
+    first = int(unknown[0]) // groups * groups  # a position always starts at its first group
     last = int(unknown[-1]) + 1
-    return [(k // (w * channels), (k // channels) % w, k % channels) for k in range(first, last)]
+    return [(k // (w * groups), (k // groups) % w, k % groups) for k in range(first, last)]
 
 
 def _progress(order, enabled: bool):
@@ -152,4 +190,4 @@ def _progress(order, enabled: bool):
         return order
     from tqdm import tqdm
 
-    return tqdm(order, desc="sampling", unit="sub-pixel", leave=False)
+    return tqdm(order, desc="sampling", unit="step", leave=False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,6 +32,7 @@ from safetensors.torch import load_file, save_file
 
 from pixelcnn.errors import CheckpointError, ConfigError
 from pixelcnn.models import build_model, config_from_dict
+from pixelcnn.training.runtime import pick_device
 
 FORMAT = "pixelcnn-checkpoint"
 FORMAT_VERSION = 1
@@ -78,18 +80,76 @@ def resolve_checkpoint(path: str | Path) -> Path:
     if not path.exists():
         raise CheckpointError(f"no checkpoint at {path}: the path does not exist")
     if (path / "latest").is_file():
-        target = path / (path / "latest").read_text().strip()
-        if not target.is_dir():
-            raise CheckpointError(f"{path / 'latest'} names {target}, which does not exist")
-        path = target
+        path = path / _read_latest(path)
     missing = [f for f in FILES if not (path / f).is_file()]
     if missing:
         raise CheckpointError(f"{path} is not a pixelcnn checkpoint or run directory (missing {', '.join(missing)})")
     return path
 
 
+def _read_latest(run_dir: Path) -> str:
+    """What ``latest`` names, checked: ``checkpoints/step-N``, an existing directory."""
+    raw = (run_dir / "latest").read_bytes()
+    try:
+        name = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        name = ""
+    if not LATEST.fullmatch(name):
+        raise CheckpointError(f"{run_dir / 'latest'} is corrupt: it should name a checkpoint like "
+                              f"checkpoints/step-000000123, it holds {raw[:40]!r}")
+    if not (run_dir / name).is_dir():
+        raise CheckpointError(f"{run_dir / 'latest'} names {run_dir / name}, which does not exist")
+    return name
+
+
+LATEST = re.compile(r"checkpoints/step-\d+")
+
+
+def check_run_dir(path: str | Path) -> Path:
+    """``path`` is a run directory that training can resume; one clear line if not.
+
+    A checkpoint directory inside a run is refused with the run to give instead
+    (resuming writes into the run, never inside a checkpoint).
+    """
+    path = Path(path)
+    if (path / "latest").is_file():
+        return path
+    run = path.parent.parent
+    if path.parent.name == "checkpoints" and (run / "latest").is_file():
+        latest = _read_latest(run)
+        which = "its latest checkpoint" if (run / latest).resolve() == path.resolve() else (
+            f"its latest checkpoint {latest}; to go back to {path.name}, copy the run and point its "
+            f"'latest' file at checkpoints/{path.name}")
+        raise CheckpointError(f"{path} is a checkpoint of the run {run}; resume the run with --resume {run} "
+                              f"(it continues from {which})")
+    resolve_checkpoint(path)  # says what is wrong with it
+    raise CheckpointError(f"{path} is a checkpoint, not a run directory; only a run (with its 'latest' file) "
+                          f"can be resumed")
+
+
+def check_writable(path: str | Path, *, make_parents: bool = True) -> None:
+    """``path`` (a file or directory to be written) can be written, or one clear line, before any work.
+
+    ``make_parents``: missing directories above ``path`` will be created (a run
+    directory); without it they must exist (an output file).
+    """
+    path = Path(path)
+    if not make_parents and not path.parent.is_dir():
+        raise CheckpointError(f"cannot write {path}: the directory {path.parent} does not exist")
+    target = path
+    while not target.exists() and target.parent != target:  # where the first write lands
+        target = target.parent
+    if target != path and not target.is_dir():
+        raise CheckpointError(f"cannot write {path}: {target} is not a directory")
+    if path.is_dir() and not make_parents:
+        raise CheckpointError(f"cannot write {path}: it is a directory")
+    place = target if target.is_dir() else target.parent
+    if not os.access(place, os.W_OK | os.X_OK) or (target.is_file() and not os.access(target, os.W_OK)):
+        raise CheckpointError(f"cannot write {path}: permission denied")
+
+
 def read_meta(path: str | Path) -> dict:
-    """The config.json of a checkpoint, checked for format and version."""
+    """The config.json of a checkpoint, checked for format, version and shape."""
     ckpt = resolve_checkpoint(path)
     try:
         meta = json.loads((ckpt / "config.json").read_text())
@@ -102,6 +162,10 @@ def read_meta(path: str | Path) -> dict:
         raise CheckpointError(
             f"{ckpt} has checkpoint format version {version}; this pixelcnn reads version {FORMAT_VERSION}"
         )
+    wrong = [key for key in ("model", "data", "run") if not isinstance(meta.get(key), dict)]
+    if wrong:
+        raise CheckpointError(f"{ckpt / 'config.json'} is damaged: its {', '.join(wrong)} entry is "
+                              f"missing or not a mapping")
     return meta
 
 
@@ -113,11 +177,12 @@ def load(path: str | Path, *, weights: str = "ema", device: str | torch.device =
     """
     if weights not in ("ema", "raw"):
         raise ConfigError(f"weights must be 'ema' or 'raw', got {weights!r}")
+    device = pick_device(device)  # before any work: a missing CUDA is one line, not an assertion
     ckpt = resolve_checkpoint(path)
     meta = read_meta(ckpt)
     try:
         model = build_model(config_from_dict(meta["model"]))
-    except (KeyError, ConfigError) as e:
+    except (KeyError, TypeError, ValueError, ConfigError) as e:
         raise CheckpointError(f"{ckpt} describes a model this pixelcnn cannot build: {e}") from None
     name = "ema.safetensors" if weights == "ema" and (ckpt / "ema.safetensors").is_file() else "model.safetensors"
     load_weights(model, ckpt / name)
@@ -150,12 +215,21 @@ def read_tensors(file: Path) -> dict[str, torch.Tensor]:
 
 
 def read_state(ckpt: Path) -> dict:
-    """The training state saved by :func:`save_checkpoint` (nested data and tensors)."""
+    """The training state saved by :func:`save_checkpoint` (nested data and tensors), checked for shape."""
     try:
         structure = json.loads((ckpt / "state.json").read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{ckpt / 'state.json'} is corrupt: {e}") from None
-    return join_tensors(structure, read_tensors(ckpt / "state.safetensors"))
+    try:
+        state = join_tensors(structure, read_tensors(ckpt / "state.safetensors"))
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{ckpt / 'state.json'} is damaged ({e})") from None
+    counters = ("step", "epoch", "batch_index", "ema_updates")
+    ok = isinstance(state, dict) and all(type(state.get(k)) is int and state[k] >= 0 for k in counters)
+    if not (ok and isinstance(state.get("optimizer"), dict) and isinstance(state.get("rng"), dict)):
+        raise CheckpointError(f"{ckpt / 'state.json'} is damaged: it should hold the counters "
+                              f"{', '.join(counters)}, the optimizer state and the random states")
+    return state
 
 
 def split_tensors(obj: Any, prefix: str = "") -> tuple[Any, dict]:

@@ -5,6 +5,11 @@ The order of an epoch is a pure function of ``(seed, epoch)``, and so is the
 dynamic binarisation, so a run stopped after any batch resumes exactly.
 With several processes (``torchrun``), rank ``r`` of ``w`` takes every
 ``w``-th image of the epoch's order.
+
+Validation: the set's own ``valid`` split, else one carved from ``train``
+(``data.valid_fraction``, see :mod:`pixelcnn.data.splits`); the test split is
+used for validation only when ``data.valid_split=test`` says so, and then
+nothing is carved off ``train``.
 """
 
 from __future__ import annotations
@@ -48,16 +53,27 @@ def load_split(data_cfg, split: str, *, seed: int = 0) -> Split:
         download=data_cfg.download,
         image_size=tuple(data_cfg.image_size) if min(data_cfg.image_size) > 0 else None,
         channels=data_cfg.channels or None,
+        valid_fraction=carve_fraction(data_cfg),
     )
     levels = quantise(ds.images, data_cfg, seed=seed)
     return Split(split, ds.images, levels, ds.labels, ds.num_classes, tuple(getattr(ds, "class_names", ()) or ()))
 
 
+def carve_fraction(data_cfg) -> float:
+    """``data.valid_fraction``, or 0 when validation is pointed at another split on purpose."""
+    return data_cfg.valid_fraction if data_cfg.valid_split in ("", "valid") else 0.0
+
+
 def validation_split_name(data_cfg) -> str:
-    """The configured validation split, or "valid" if the set has one, else "test"."""
+    """The configured validation split, else "valid" (the set's own or carved from train)."""
     if data_cfg.valid_split:
         return data_cfg.valid_split
-    return "valid" if "valid" in dataset_splits(data_cfg.name) else "test"
+    if "valid" in dataset_splits(data_cfg.name, carve_fraction(data_cfg)):
+        return "valid"
+    raise DataError(
+        f"{data_cfg.name} has no validation split with data.valid_fraction=0; "
+        "set data.valid_fraction > 0, or data.valid_split=test to validate on the test split"
+    )
 
 
 class TrainStream:

@@ -1,26 +1,41 @@
 """The metrics log of a run: ``metrics.jsonl`` (one JSON object a line), and
-TensorBoard event files when the ``tensorboard`` package is installed."""
+TensorBoard event files when the ``tensorboard`` package is installed.
+
+Each record has ``kind`` (train, valid, test), ``time``, ``step`` and
+``epoch``: the epoch the record's step belongs to, counted from 1 (0 before
+the first step), the same for every kind.
+
+A resumed run first drops the records written after its checkpoint's step (a
+run killed between checkpoints wrote some that it will write again) and the
+final test record of that step (written again when the run finishes), so
+resuming never duplicates a record.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 
 class Metrics:
-    def __init__(self, run_dir: Path, enabled: bool = True):
+    def __init__(self, run_dir: Path, enabled: bool = True, resume_step: int | None = None):
         self.enabled = enabled
         self.file = None
         self.board = None
         if not enabled:
             return
         run_dir.mkdir(parents=True, exist_ok=True)
-        self.file = open(run_dir / "metrics.jsonl", "a")
+        path = run_dir / "metrics.jsonl"
+        if resume_step is not None and path.is_file():
+            _truncate(path, resume_step)
+        self.file = open(path, "a")
         try:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.board = SummaryWriter(str(run_dir / "tensorboard"))
+            purge = None if resume_step is None else resume_step + 1
+            self.board = SummaryWriter(str(run_dir / "tensorboard"), purge_step=purge)
         except ImportError:  # tensorboard is optional
             self.board = None
 
@@ -43,3 +58,28 @@ class Metrics:
         if self.board is not None:
             self.board.close()
             self.board = None
+
+
+def read_records(path: Path) -> list[dict]:
+    """The records of a metrics.jsonl; a torn last line (a kill mid-write) is skipped."""
+    records = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def _truncate(path: Path, step: int) -> None:
+    """Keep the records up to ``step`` (except its final test score); replace the file atomically."""
+    def keep(r: dict) -> bool:
+        s = r.get("step", 0)
+        return isinstance(s, int) and (s < step or (s == step and r.get("kind") != "test"))
+
+    kept = [r for r in read_records(path) if keep(r)]
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    os.replace(tmp, path)

@@ -14,8 +14,7 @@ import torch
 from pixelcnn.errors import ConfigError
 
 
-
-def pick_device(name: str = "auto") -> torch.device:
+def pick_device(name: "str | torch.device" = "auto") -> torch.device:
     """"auto" -> cuda if available, else mps, else cpu; otherwise the named device."""
     if name == "auto":
         if torch.cuda.is_available():
@@ -26,10 +25,15 @@ def pick_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     try:
         device = torch.device(name)
-    except RuntimeError:
+    except (RuntimeError, TypeError):
         raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} was asked for but this machine has no CUDA device")
+        raise ConfigError(f"device {str(name)!r} was asked for but this machine has no CUDA device")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {str(name)!r} was asked for but this machine has {torch.cuda.device_count()} CUDA device(s)")
+    mps = getattr(torch.backends, "mps", None)
+    if device.type == "mps" and not (mps is not None and mps.is_available()):
+        raise ConfigError(f"device {str(name)!r} was asked for but MPS is not available on this machine")
     return device
 
 
@@ -55,3 +59,86 @@ def pick_precision(name: str, device: torch.device) -> torch.dtype | None:
         native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
         return torch.bfloat16 if native else None
     return None
+
+
+class StopSignals:
+    """SIGTERM and SIGINT ask the loop to stop after the current step, instead of killing it.
+
+    Cluster schedulers send SIGTERM before they preempt a job; the trainer then
+    finishes its step, writes a checkpoint and returns. A second signal of the
+    same kind acts as usual (the previous handler is back), so a stuck run can
+    still be stopped. Outside the main thread (where Python cannot install
+    handlers) nothing is installed.
+    """
+
+    SIGNALS = ("SIGTERM", "SIGINT")
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.received: str | None = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> "StopSignals":
+        import signal
+        import threading
+
+        if self.enabled and threading.current_thread() is threading.main_thread():
+            for name in self.SIGNALS:
+                number = getattr(signal, name)
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, number, frame) -> None:
+        import signal
+
+        self.received = signal.Signals(number).name
+        signal.signal(number, self._previous.get(number, signal.SIG_DFL))  # a second one stops at once
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous.clear()
+
+
+def available_memory(device: torch.device) -> int | None:
+    """Bytes that can still be allocated on ``device`` (None when unknown)."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    if device.type == "cpu":
+        try:
+            with open("/proc/meminfo") as f:
+                for line in f:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            return None
+    return None
+
+
+def check_memory(needed: int, what: str, device: torch.device, advice: str) -> None:
+    """Refuse up front, with one line, work that would not fit in memory (instead of the OOM killer)."""
+    from pixelcnn.errors import PixelCNNError
+
+    free = available_memory(device)
+    if free is not None and needed > free:
+        raise PixelCNNError(f"{what} needs about {_gib(needed)} of memory but {device.type} has "
+                            f"{_gib(free)} available; {advice}")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+def activation_bytes(config, batch: int, size: tuple[int, int], bytes_per_number: int = 4) -> int:
+    """A rough upper estimate of the memory of one forward and backward pass of a model with
+    ``config`` on ``batch`` images of ``size``: every layer's activations and their gradients.
+
+    It is meant to refuse, before starting, work that is far too large (an image of 2000 x
+    2000), not to predict memory closely."""
+    c = getattr(config, "in_channels", 1)
+    per_position = (getattr(config, "hidden", 64) * (getattr(config, "layers", 1) + 2) * 4
+                    + getattr(config, "head", 0) + 2 * c * getattr(config, "levels", 256))
+    return 3 * batch * size[0] * size[1] * per_position * bytes_per_number

@@ -5,6 +5,12 @@ EMA, optimiser, step, epoch, position in the epoch, random states) or a pure
 function of the config and those counters (data order, binarisation,
 learning rate). A run stopped after any step and resumed therefore ends
 with the same weights as one that ran straight through.
+
+Nothing goes wrong quietly: a non-finite loss, gradient or weight stops the
+run before anything is saved, so the last checkpoint stays the last good one.
+SIGTERM or SIGINT (a scheduler's preemption, Ctrl-C) ends the current step,
+writes a checkpoint and returns; ``train.max_minutes`` counts training time
+summed over every resume, like the step and epoch limits.
 """
 
 from __future__ import annotations
@@ -18,14 +24,15 @@ import torch
 
 from pixelcnn import __version__
 from pixelcnn.config import RunConfig, to_dict
-from pixelcnn.errors import PixelCNNError
+from pixelcnn.errors import CheckpointError, DataError, PixelCNNError
 from pixelcnn.evaluation import evaluate
 from pixelcnn.models import build_model, config_to_dict, preset_config
 from pixelcnn.training import checkpoint as ckpt
 from pixelcnn.training.data import TrainStream, load_split, validation_split_name
 from pixelcnn.training.ema import EMA
 from pixelcnn.training.metrics import Metrics
-from pixelcnn.training.runtime import Processes, pick_device, pick_precision
+from pixelcnn.training.progress import Progress
+from pixelcnn.training.runtime import Processes, StopSignals, pick_device, pick_precision
 from pixelcnn.training.samples import write_sample_grid
 from pixelcnn.training.schedule import learning_rate
 
@@ -33,7 +40,7 @@ log = logging.getLogger("pixelcnn")
 
 
 class TrainingError(PixelCNNError):
-    """Training cannot go on (a NaN loss); the last good checkpoint is intact."""
+    """Training cannot go on (a non-finite loss, gradient or weight); the last good checkpoint is intact."""
 
 
 class Trainer:
@@ -42,6 +49,9 @@ class Trainer:
     def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, procs: Processes = Processes()):
         self.cfg, self.run_dir, self.procs = cfg, Path(run_dir), procs
         t = cfg.train
+        if resume:
+            ckpt.check_run_dir(self.run_dir)
+        ckpt.check_writable(self.run_dir)
         if t.threads:
             torch.set_num_threads(t.threads)
         self.device = pick_device(t.device)
@@ -50,20 +60,23 @@ class Trainer:
         train = load_split(cfg.data, cfg.data.train_split, seed=t.seed)
         self.train_split = train
         self._splits: dict = {}  # evaluation splits, loaded once
-        self.stream = TrainStream(train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed)
         self.valid_name = validation_split_name(cfg.data)
+        self._check_splits()
+        self.stream = TrainStream(train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed)
         self.model = build_model(self._model_config(train)).to(self.device)
         self.ema = EMA(self.model, t.ema_decay) if t.ema_decay > 0 else None
         opt = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
         self.optimizer = opt(self.model.parameters(), lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
         self.step = self.epoch = self.batch_index = 0
+        self.seconds_before = 0.0  # training time of earlier sessions of this run
+        self._started: float | None = None
         self.meta = self._meta(train)
         if resume:
             self._restore()
         elif procs.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.write_json(self.run_dir / "config.json", self.meta)
-        self.metrics = Metrics(self.run_dir, enabled=procs.is_main)
+        self.metrics = Metrics(self.run_dir, enabled=procs.is_main, resume_step=self.step if resume else None)
 
     # ----------------------------------------------------------------- setup
     def _model_config(self, train):
@@ -76,6 +89,15 @@ class Trainer:
             overrides["num_classes"] = train.num_classes
         overrides.update(cfg.model.overrides)
         return preset_config(cfg.model.name, **overrides)
+
+    def _check_splits(self) -> None:
+        """Every split the run will use holds images, checked before the first step."""
+        d = self.cfg.data
+        names = [d.train_split, self.valid_name] + ([d.test_split] if d.test_split else [])
+        for name in dict.fromkeys(names):
+            if len(self._split(name).images) == 0:
+                raise DataError(f"the {name} split of {d.name} holds no images; training needs a non-empty "
+                                f"train split and something to validate and test on")
 
     def _meta(self, train) -> dict:
         return {
@@ -97,62 +119,84 @@ class Trainer:
     def _restore(self) -> None:
         path = ckpt.resolve_checkpoint(self.run_dir)
         meta = ckpt.read_meta(path)
-        if meta["model"] != self.meta["model"]:
+        if meta.get("model") != self.meta["model"]:
             raise PixelCNNError(f"{path} holds a different model than this config describes; cannot resume it")
         ckpt.load_weights(self.model, path / "model.safetensors")
         state = ckpt.read_state(path)
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.ema is not None:
-            ema_file = path / "ema.safetensors"
-            self.ema.load(ckpt.read_tensors(ema_file) if ema_file.is_file() else self.model.state_dict(), state["ema_updates"])
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.ema is not None:
+                ema_file = path / "ema.safetensors"
+                self.ema.load(ckpt.read_tensors(ema_file) if ema_file.is_file() else self.model.state_dict(),
+                              state["ema_updates"])
+            torch.set_rng_state(state["rng"]["torch"])
+            if torch.cuda.is_available() and state["rng"].get("cuda"):
+                torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise CheckpointError(f"{path} holds a training state this run cannot restore "
+                                  f"({type(e).__name__}: {e})") from None
         self.step, self.epoch, self.batch_index = state["step"], state["epoch"], state["batch_index"]
-        torch.set_rng_state(state["rng"]["torch"])
-        if torch.cuda.is_available() and state["rng"].get("cuda"):
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.seconds_before = float(state.get("train_seconds", 0.0))
         log.info("resuming %s at step %d (epoch %d, batch %d)", self.run_dir, self.step, self.epoch + 1, self.batch_index)
 
     # ----------------------------------------------------------------- loop
-    def run(self) -> dict:
-        """Train until a limit is reached; returns the final scores (also in metrics.jsonl)."""
+    def run(self, *, stop_on_signals: bool = True) -> dict:
+        """Train until a limit is reached; returns the final scores (also in metrics.jsonl).
+
+        With ``stop_on_signals``, SIGTERM or SIGINT stops after the current step and
+        checkpoint; the summary then has ``"interrupted"`` (the signal's name) and no
+        test score, and ``Trainer(cfg, run_dir, resume=True)`` continues the run.
+        """
         t = self.cfg.train
         per_epoch = self.stream.batches_per_epoch(t.batch_size, self.procs.world)
-        started = time.monotonic()
-        bar = self._progress_bar(per_epoch)
-        seen, mark, running, rate = 0, time.monotonic(), None, float("nan")
-        reason = self._limit(started)  # a resumed run may have nothing left to do
+        self._started = time.monotonic()
+        progress = Progress(self._bar_total(per_epoch), self.step, enabled=t.progress and self.procs.is_main)
+        self._seen, self._mark, self._running, self._rate = 0, time.monotonic(), None, None
+        reason = self._limit()  # a resumed run may have nothing left to do
+        signals = StopSignals(enabled=stop_on_signals)
         try:
-            while reason is None:
-                if self.batch_index >= per_epoch:
-                    self._end_epoch()
-                    reason = self._limit(started)
-                    seen, mark = 0, time.monotonic()  # images/s counts training, not evaluation
-                    continue
-                x, y = self.stream.batch(self.epoch, self.batch_index, t.batch_size, self.procs.rank, self.procs.world)
-                bpd = self._train_step(x, y)
-                self.step += 1
-                self.batch_index += 1
-                seen += x.shape[0]
-                running = bpd if running is None else 0.95 * running + 0.05 * bpd
-                if self.step % t.log_every == 0:
-                    now = time.monotonic()
-                    rate = seen / max(now - mark, 1e-9)
-                    self.metrics.write("train", step=self.step, epoch=self.epoch + 1, bpd=bpd, bpd_smooth=running,
-                                       lr=learning_rate(self.step - 1, t), images_per_s=rate)
-                    seen, mark = 0, now
-                if bar is not None:
-                    post = {"bpd": f"{running:.4f}", "img_s": f"{rate:.0f}", "epoch": self.epoch + 1}
-                    if t.max_minutes:  # the bar's own ETA counts steps; this counts the time limit
-                        post["left"] = f"{max(t.max_minutes - (time.monotonic() - started) / 60, 0):.1f}min"
-                    bar.set_postfix(post, refresh=False)
-                    bar.update(1)
-                if t.checkpoint_every and self.step % t.checkpoint_every == 0:
-                    self.save()
-                reason = self._limit(started)
+            with signals:
+                while reason is None:
+                    if self.batch_index >= per_epoch:
+                        self._end_epoch()
+                        self._seen, self._mark = 0, time.monotonic()  # images/s counts training, not evaluation
+                    else:
+                        self._one_step(progress)
+                        if t.checkpoint_every and self.step % t.checkpoint_every == 0:
+                            self.save()
+                    reason = self._limit() or (signals.received and f"stopped by {signals.received}")
         finally:
-            if bar is not None:
-                bar.close()
-        self.save()
-        return self._finish(reason, time.monotonic() - started)
+            progress.close()
+        path = self.save()
+        if signals.received and reason == f"stopped by {signals.received}":
+            return self._interrupted(signals.received, path)
+        return self._finish(reason, time.monotonic() - self._started)
+
+    def _one_step(self, progress: Progress) -> None:
+        t = self.cfg.train
+        x, y = self.stream.batch(self.epoch, self.batch_index, t.batch_size, self.procs.rank, self.procs.world)
+        bpd = self._train_step(x, y)
+        self.step += 1
+        self.batch_index += 1
+        self._seen += x.shape[0]
+        self._running = bpd if self._running is None else 0.95 * self._running + 0.05 * bpd
+        if self.step % t.log_every == 0:
+            now = time.monotonic()
+            self._rate = self._seen / max(now - self._mark, 1e-9)
+            self.metrics.write("train", step=self.step, epoch=self.epoch + 1, bpd=bpd, bpd_smooth=self._running,
+                               lr=learning_rate(self.step - 1, t), images_per_s=self._rate)
+            self._seen, self._mark = 0, now
+        post = {"bpd": f"{self._running:.4f}", "epoch": self.epoch + 1}
+        if self._rate is not None:  # measured over the first train.log_every steps; no "nan" before that
+            post["img_s"] = f"{self._rate:.0f}"
+        if t.max_minutes:  # the bar's own ETA counts steps; this counts the time limit
+            post["left"] = f"{max(t.max_minutes - self.train_seconds() / 60, 0):.1f}min"
+        progress.update(self.step, post)
+
+    def train_seconds(self) -> float:
+        """Training time of this run so far, over every session (what train.max_minutes limits)."""
+        now = 0.0 if self._started is None else time.monotonic() - self._started
+        return self.seconds_before + now
 
     def _train_step(self, x: torch.Tensor, y) -> float:
         t = self.cfg.train
@@ -165,27 +209,35 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
             nats = -self.model.log_prob(x, cond).float().mean() / self.model.dims  # nats per sub-pixel
         if not torch.isfinite(nats):
-            last = ckpt.resolve_checkpoint(self.run_dir).name if (self.run_dir / "latest").exists() else "none"
-            raise TrainingError(
-                f"the loss became {float(nats.detach())} at step {self.step + 1} (epoch {self.epoch + 1}); "
-                f"training stopped, the last good checkpoint ({last}) is intact; try a lower train.lr"
-            )
+            raise self._diverged(f"the loss became {float(nats.detach())}")
         self.optimizer.zero_grad(set_to_none=True)
         nats.backward()
-        if t.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+        # the norm is wanted even without clipping (an infinite bound clips nothing): a non-finite
+        # gradient must stop the run before the optimiser writes it into the weights
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip or math.inf)
+        if not torch.isfinite(norm):
+            raise self._diverged(f"the gradient norm became {float(norm)}")
         self.optimizer.step()
         if self.ema is not None:
             self.ema.update(self.model)
         return float(nats.detach()) / math.log(2)
 
-    def _limit(self, started: float) -> str | None:
+    def _diverged(self, what: str) -> TrainingError:
+        """The error that stops a run going wrong; nothing after the last checkpoint is saved."""
+        if (self.run_dir / "latest").exists():
+            last = f"the last good checkpoint, {ckpt.resolve_checkpoint(self.run_dir).name}, is intact"
+        else:
+            last = "no checkpoint had been written yet"
+        return TrainingError(f"{what} at step {self.step + 1} (epoch {self.epoch + 1}); training stopped and "
+                             f"nothing was saved after it ({last}); try a lower train.lr or train.grad_clip")
+
+    def _limit(self) -> str | None:
         t = self.cfg.train
         if t.max_steps and self.step >= t.max_steps:
             return f"reached train.max_steps = {t.max_steps}"
         if t.epochs and self.epoch >= t.epochs:
             return f"reached train.epochs = {t.epochs}"
-        if t.max_minutes and time.monotonic() - started >= 60 * t.max_minutes:
+        if t.max_minutes and self.train_seconds() >= 60 * t.max_minutes:
             return f"reached train.max_minutes = {t.max_minutes}"
         return None
 
@@ -213,7 +265,8 @@ class Trainer:
         split = self._split(name)
         score = evaluate(self.eval_model, split.levels, split.labels if self.cfg.data.conditional else None,
                          batch_size=self.cfg.train.eval_batch_size)
-        self.metrics.write(kind, step=self.step, epoch=self.epoch, split=name, **score.to_dict())
+        epoch = self.epoch + (self.batch_index > 0)  # the epoch of the last step, from 1, as in train records
+        self.metrics.write(kind, step=self.step, epoch=epoch, split=name, **score.to_dict())
         return score
 
     def _split(self, name: str):
@@ -224,9 +277,12 @@ class Trainer:
         return self._splits[name]
 
     def save(self) -> Path | None:
+        """Checkpoint the run (refusing non-finite weights, so the last checkpoint stays good)."""
         if not self.procs.is_main:
             return None
+        self._check_finite_weights()
         state = {
+            "train_seconds": self.train_seconds(),
             "step": self.step,
             "epoch": self.epoch,
             "batch_index": self.batch_index,
@@ -240,6 +296,20 @@ class Trainer:
                                     keep=self.cfg.train.keep_checkpoints)
         return path
 
+    def _check_finite_weights(self) -> None:
+        models = [("weight", self.model)] + ([("EMA weight", self.ema.model)] if self.ema is not None else [])
+        for what, model in models:
+            for key, value in model.state_dict().items():
+                if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                    raise self._diverged(f"the {what} {key} became non-finite")
+
+    def _interrupted(self, signal_name: str, path: Path | None) -> dict:
+        log.info("stopped by %s after step %d; checkpoint %s", signal_name, self.step, path)
+        self.metrics.close()
+        return {"steps": self.step, "epochs": self.epoch, "seconds": round(time.monotonic() - self._started, 1),
+                "stopped": f"stopped by {signal_name}", "interrupted": signal_name,
+                "checkpoint": str(path) if path else None}
+
     def _finish(self, reason: str | None, seconds: float) -> dict:
         log.info("stopped: %s after %d steps (%.1f s)", reason, self.step, seconds)
         summary = {"steps": self.step, "epochs": self.epoch, "seconds": round(seconds, 1), "stopped": reason}
@@ -252,17 +322,8 @@ class Trainer:
         self.metrics.close()
         return summary
 
-    def _progress_bar(self, per_epoch: int):
+    def _bar_total(self, per_epoch: int) -> int | None:
+        """The step at which the run ends, when a step or epoch limit says (the bar's ETA)."""
         t = self.cfg.train
-        if not (t.progress and self.procs.is_main):
-            return None
-        from tqdm import tqdm
-
-        totals = []
-        if t.epochs:
-            totals.append(t.epochs * per_epoch)
-        if t.max_steps:
-            totals.append(t.max_steps)
-        total = min(totals) if totals else None
-        return tqdm(total=total, initial=self.step, desc="training", unit="step", dynamic_ncols=True, mininterval=1.0)
-
+        totals = [n for n in (t.epochs * per_epoch, t.max_steps) if n]
+        return min(totals) if totals else None

@@ -1,0 +1,98 @@
+"""The pictures a report makes with the run's latest model: completions, likelihood maps, receptive field.
+
+Each returns PNG bytes and a caption, or raises :class:`~pixelcnn.errors.PixelCNNError`
+with one line saying why it cannot be drawn (the report shows that line instead).
+Randomness is fixed (seed 0), so a report regenerated from the same checkpoint
+shows the same pictures.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from pixelcnn.errors import DataError
+from pixelcnn.evaluation.heatmap import heatmap_picture, png_bytes
+from pixelcnn.images import make_grid
+from pixelcnn.levels import to_uint8
+
+EXAMPLES, COMPLETIONS = 4, 5
+
+
+def example_images(meta: dict, count: int = EXAMPLES):
+    """The first ``count`` images of the run's test split as levels ``[n, C, H, W]``, labels or None."""
+    from pixelcnn.config import from_dict
+    from pixelcnn.training.data import load_split
+
+    data = from_dict(meta["run"]).data
+    split = data.test_split or data.valid_split or "test"
+    loaded = load_split(data, split, seed=meta["run"]["train"]["seed"])
+    labels = loaded.labels[:count] if loaded.labels is not None else None
+    return loaded.levels[:count].long(), labels, f"{data.name} {split}"
+
+
+def completion_grid(model, levels: torch.Tensor, labels, scale: int = 3) -> tuple[bytes, str]:
+    """Each image, its top half, then completions of the bottom half; one row per image."""
+    cfg = model.config
+    n, (h, w) = levels.shape[0], cfg.image_size
+    keep = h // 2
+    device = next(model.parameters()).device
+    known = levels.repeat_interleave(COMPLETIONS, 0).to(device)  # [n * k, C, H, W]
+    mask = torch.zeros_like(known, dtype=torch.bool)
+    mask[:, :, :keep] = True
+    cond = _cond(model, labels, COMPLETIONS, device)
+    g = torch.Generator(device=device).manual_seed(0)
+    done = model.sample(known.shape[0], cond=cond, known=known, known_mask=mask, generator=g).cpu()
+    rows = []
+    for k in range(n):
+        kept = levels[k].clone()
+        kept[:, keep:] = 0
+        rows += [levels[k : k + 1], kept[None], done[k * COMPLETIONS : (k + 1) * COMPLETIONS]]
+    shown = to_uint8(torch.cat(rows), cfg.levels, how="stretch")
+    picture = _scaled(make_grid(shown, nrow=2 + COMPLETIONS), scale)
+    return png_bytes(picture), (f"each row: a test image, its top {keep} of {h} rows, then {COMPLETIONS} samples "
+                                f"of the other rows given them (seed 0)")
+
+
+def likelihood_maps(model, levels: torch.Tensor, labels) -> tuple[list[bytes], str]:
+    """A heat map picture per image (one colour scale for all), least likely first."""
+    from pixelcnn.evaluation.scoring import score_images
+
+    scores = score_images(model, levels, _cond(model, labels, 1, next(model.parameters()).device))
+    bits = scores.maps / torch.log(torch.tensor(2.0))
+    top = float(bits.max())
+    order = torch.argsort(scores.nats, descending=True).tolist()
+    shown = to_uint8(levels, model.config.levels, how="stretch")
+    pictures = [png_bytes(heatmap_picture(shown[k], bits[k], top=top, scale=6,
+                                          title=f"test image {k}: {float(scores.bits_per_dim[k]):.3f} bits/dim"))
+                for k in order]
+    return pictures, ("-log2 p of each pixel given the pixels before it (colours summed); bright = surprising; "
+                      "one colour scale for all; the least likely image first")
+
+
+def receptive_field_picture(model) -> tuple[bytes, str]:
+    """The receptive field of the centre pixel's first colour, found by gradients through this model."""
+    from pixelcnn.evaluation import receptive_field, render_png
+
+    h, w = model.config.image_size
+    field = receptive_field(model, (h // 2, w // 2), 0, generator=torch.Generator().manual_seed(0))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = render_png(field, Path(tmp) / "rf.png", scale=max(4, min(12, 336 // max(h, w))))
+        data = path.read_bytes()
+    return data, f"pixel {field.pixel}, channel 0: {field.summary()}"
+
+
+def _cond(model, labels, repeat: int, device):
+    if not getattr(model.config, "num_classes", 0):
+        return None
+    if labels is None:
+        raise DataError("the model is class-conditional but the test split has no labels")
+    return labels.repeat_interleave(repeat).to(device)
+
+
+def _scaled(grid, scale: int) -> Image.Image:
+    picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+    return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST) if scale > 1 else picture
