@@ -5,7 +5,8 @@ All figures come from one run on the same weights, on this machine:
 - ``forward_s``: one batched forward pass over ``n`` images;
 - ``fast_s``: the cached sampler drawing ``n`` images;
 - ``reference_step_s``: one step of the reference sampler (a full forward pass
-  per sub-pixel), and its total extrapolated to every sub-pixel,
+  per sampling step: a sub-pixel for the categorical, a pixel for the
+  logistic mixture), and its total extrapolated to every step,
   ``reference_total_s``;
 
 the three are timed in turn, repeat after repeat, so that a drift in the
@@ -63,7 +64,8 @@ def measure(preset: str, overrides: dict, n: int, repeats: int, reference_steps:
     _check_same_first_rows(model, seed)
     model(x)  # warm up
     steps = ReferenceSteps(model.network, torch.zeros(n, c, h, w, dtype=torch.long), (None, None))
-    positions = [(k // (w * c), (k // c) % w, k % c) for k in range(reference_steps)]
+    g = model.likelihood.groups  # sampling steps per pixel: C for the categorical, 1 for the mixture
+    positions = [(k // (w * g), (k // g) % w, k % g) for k in range(reference_steps)]
     # Interleaved, so that a machine whose speed drifts (a shared VM) affects all three alike.
     forward, fast, step_times = [], [], []
     for r in range(repeats):
@@ -72,12 +74,14 @@ def measure(preset: str, overrides: dict, n: int, repeats: int, reference_steps:
         step_times += [_seconds(lambda p=p: steps(*p)) for p in positions[r::repeats]]
     medians = {"forward_median_s": round(statistics.median(forward), 4), "fast_median_s": round(statistics.median(fast), 3)}
     forward, fast, per_step = min(forward), min(fast), min(step_times)
-    total = per_step * c * h * w
+    total = per_step * g * h * w
     return {
         "images": n,
         "shape": [c, h, w],
         "levels": cfg.levels,
         "subpixels": c * h * w,
+        "steps": g * h * w,
+        "likelihood": model.config.likelihood,
         "forward_s": round(forward, 4),
         "fast_s": round(fast, 3),
         "reference_step_s": round(per_step, 4),

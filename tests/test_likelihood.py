@@ -28,7 +28,7 @@ def test_probabilities_of_all_images_sum_to_one(name, likelihood, channels, size
 @pytest.mark.parametrize("name", pixelcnn.list_models())
 @pytest.mark.parametrize("levels", [2, 5, 256])
 def test_zero_categorical_output_layer_scores_exactly_log2_levels_bits_per_dim(name, levels):
-    model = small_model(name, channels=3, levels=levels, size=(3, 4))
+    model = small_model(name, channels=3, levels=levels, size=(3, 4), likelihood="categorical")
     with torch.no_grad():
         model.network.output_layer.weight.zero_()
         model.network.output_layer.bias.zero_()

@@ -52,14 +52,15 @@ optimisers and EMA), its 8-GPU data parallelism, and its initialisation of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from pixelcnn.errors import ConfigError, PixelCNNError
-from pixelcnn.models.config import check, register_config
+from pixelcnn.coerce import at_least, between, check_fields, one_of
+from pixelcnn.models.config import FIELD_RANGES, register_config
 from pixelcnn.nn import MaskedConv2d, scale_levels
 from pixelcnn.nn.condition import Conditioning
 from pixelcnn.nn.shifted import Nin, ShiftedConv2d, ShiftedConvTranspose2d, concat_elu
@@ -69,13 +70,13 @@ from pixelcnn.nn.shifted_runs import At, conv_run, transposed_run
 @register_config
 @dataclass(frozen=True)
 class PixelCNNPPConfig:
-    """Settings of :class:`PixelCNNPP`.
+    """Settings of :class:`PixelCNNPP` (the defaults are the paper's CIFAR-10 network).
 
     ``hidden`` is the width of both streams (the paper's ``nr_filters``),
     ``layers`` the gated ResNet blocks per stage (``nr_resnet``),
     ``resolutions`` the number of resolutions, ``dropout`` the rate inside
-    every block (0.5 in the paper), ``norm`` "weight" or "none",
-    ``mixtures`` the components of the logistic mixture.
+    every block, ``norm`` "weight" or "none", ``likelihood`` and
+    ``mixtures`` the output distribution (see :mod:`pixelcnn.likelihoods`).
     """
 
     ARCH = "pixelcnn-pp"
@@ -84,27 +85,16 @@ class PixelCNNPPConfig:
     image_size: tuple[int, int] = (32, 32)
     hidden: int = 160
     layers: int = 5
-    resolutions: int = 3
-    dropout: float = 0.5
-    norm: str = "weight"
-    likelihood: str = "logistic-mixture"
-    mixtures: int = 10
+    resolutions: int = field(default=3, metadata=at_least(1))
+    dropout: float = field(default=0.5, metadata=between(0.0, 1.0, high_open=True))
+    norm: str = field(default="weight", metadata=one_of("weight", "none"))
     num_classes: int = 0
     cond_dim: int = 0
+    likelihood: str = "logistic-mixture"
+    mixtures: int = 10
 
     def __post_init__(self):
-        check(self.in_channels >= 1, f"in_channels must be >= 1, got {self.in_channels}")
-        check(2 <= self.levels <= 256, f"levels must be in [2, 256], got {self.levels}")
-        check(min(self.image_size) >= 1, f"image_size must be positive, got {self.image_size}")
-        check(self.hidden >= 1, f"hidden must be >= 1, got {self.hidden}")
-        check(self.layers >= 0, f"layers must be >= 0, got {self.layers}")
-        check(self.resolutions >= 1, f"resolutions must be >= 1, got {self.resolutions}")
-        check(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}")
-        check(self.norm in ("weight", "none"), f"norm must be 'weight' or 'none', got {self.norm!r}")
-        check(self.likelihood in ("categorical", "logistic-mixture"),
-              f"likelihood must be 'categorical' or 'logistic-mixture', got {self.likelihood!r}")
-        check(self.mixtures >= 1, f"mixtures must be >= 1, got {self.mixtures}")
-        check(self.num_classes >= 0 and self.cond_dim >= 0, "num_classes and cond_dim must be >= 0")
+        check_fields(self, self.ARCH, FIELD_RANGES)  # check_common less its odd-kernel rule: no kernel fields here
 
 
 class GatedResnet(nn.Module):

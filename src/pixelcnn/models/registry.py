@@ -16,6 +16,7 @@ from pixelcnn.models.config import likelihood_of, replace_config
 from pixelcnn.models.model import AutoregressiveModel
 from pixelcnn.models.gated import GatedPixelCNN, GatedPixelCNNConfig
 from pixelcnn.models.pixelcnn import PixelCNN, PixelCNNConfig
+from pixelcnn.models.pixelcnn_pp import PixelCNNPP, PixelCNNPPConfig
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,19 @@ PRESETS: dict[str, Preset] = {
         GatedPixelCNNConfig(hidden=48, layers=7, kernel_in=7, kernel=3, head=96),
         "Gated PixelCNN: vertical and horizontal stacks, gated units, no blind spot, optional class conditioning",
     ),
+    "pixelcnn-pp": Preset(
+        PixelCNNPPConfig(hidden=32, layers=1, resolutions=3, dropout=0.0, mixtures=5),
+        "PixelCNN++: down and down-right shifted streams, gated ResNet blocks, three resolutions with "
+        "shortcuts, weight normalisation, discretized logistic mixture (CPU-sized: 32 filters, 1 block per stage, 5 components)",
+    ),
+    "pixelcnn-pp-cifar": Preset(
+        PixelCNNPPConfig(hidden=160, layers=5, resolutions=3, dropout=0.5, mixtures=10),
+        "PixelCNN++ at the paper's CIFAR-10 size (160 filters, 5 blocks per stage, 10 components, dropout 0.5; "
+        "about 54M parameters: for GPUs)",
+    ),
 }
 
-NETWORKS: dict[str, type[nn.Module]] = {"pixelcnn": PixelCNN, "gated": GatedPixelCNN}
+NETWORKS: dict[str, type[nn.Module]] = {"pixelcnn": PixelCNN, "gated": GatedPixelCNN, "pixelcnn-pp": PixelCNNPP}
 
 
 def list_models() -> list[str]:
