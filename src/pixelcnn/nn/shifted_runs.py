@@ -19,9 +19,10 @@ nothing is computed twice. A network drives its layers at their own rates
 
 Memory is a ring of padded rows, channels last, as deep as the kernel plus
 the stride: a write of row ``r`` only overwrites rows no later read needs
-(a row being written still holds an old row to the right of the write; no
-window reads there, since a window never reaches right of its position on
-its own row).
+(a row written a position at a time still holds an old row right of the
+last write; only "down-right" layers are run by positions, and their windows
+never reach right of their position on its own row; "down" layers are run by
+whole rows).
 Runs live in a :class:`~pixelcnn.nn.step.Cache` (never in a state dict) and
 read the weights once, when made: a run must not outlive a weight update.
 """
