@@ -14,6 +14,17 @@ from pixelcnn.models import preset_config
 PAIRS = [(name, likelihood) for name in pixelcnn.list_models() for likelihood in LIKELIHOODS]
 
 
+def declares_cached(name: str) -> bool:
+    """Whether the network of preset ``name`` declares a cached (fast) sampler."""
+    from pixelcnn.models.registry import NETWORKS
+
+    return bool(getattr(NETWORKS[preset_config(name).ARCH], "supports_cached", False))
+
+
+# the fast-sampling tests run over exactly the networks that declare a cached sampler
+CACHED_PAIRS = [(name, likelihood) for name, likelihood in PAIRS if declares_cached(name)]
+
+
 def small_overrides(name: str, channels: int, levels: int, size: tuple[int, int], **extra) -> dict:
     """Overrides that shrink preset ``name`` to a few hundred weights' worth of layers."""
     fields = {f.name for f in dataclasses.fields(preset_config(name))}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import pixelcnn
-from helpers import PAIRS, block_gradient, small_model, step_blocks
+from helpers import CACHED_PAIRS, PAIRS, block_gradient, small_model, step_blocks
 from test_causality import order_index
 
 
@@ -50,7 +50,7 @@ def test_the_label_changes_the_distribution(name, likelihood):
     assert not torch.allclose(a[:, :, 0, 0], b[:, :, 0, 0])
 
 
-@pytest.mark.parametrize("name,likelihood", PAIRS)
+@pytest.mark.parametrize("name,likelihood", CACHED_PAIRS)
 def test_conditional_sampling_is_reproducible_and_fast_equals_reference(name, likelihood):
     model = small_model(name, channels=3, levels=4, size=(3, 4), num_classes=4, cond_dim=3, likelihood=likelihood)
     cond = {"labels": torch.tensor([0, 3, 1]), "vector": torch.randn(3, 3, dtype=torch.float64, generator=gen(9))}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import pixelcnn
-from helpers import PAIRS, small_model, step_blocks
+from helpers import CACHED_PAIRS, PAIRS, declares_cached, small_model, step_blocks
 from pixelcnn.errors import PixelCNNError
 from pixelcnn.nn import Cache, MaskedConv2d, Step
 
@@ -15,11 +15,25 @@ def gen(seed=0):
     return torch.Generator().manual_seed(seed)
 
 
-@pytest.mark.parametrize("name,likelihood", PAIRS)
+@pytest.mark.parametrize("name", pixelcnn.list_models())
+def test_every_preset_declares_a_cached_sampler(name):
+    assert declares_cached(name)
+
+
+def test_a_network_without_a_cached_sampler_falls_back_to_the_reference_and_says_so(caplog):
+    model = small_model("pixelcnn", channels=3, levels=4, size=(3, 3))
+    expected = model.sample(2, generator=gen(3), method="reference")
+    model.network.supports_cached = False  # as a network without ``step`` declares it
+    with caplog.at_level("WARNING", logger="pixelcnn"):
+        got = model.sample(2, generator=gen(3), method="fast")
+    assert torch.equal(got, expected)
+    assert "no cached sampler" in caplog.text and "reference sampler" in caplog.text
+
+
+@pytest.mark.parametrize("name,likelihood", CACHED_PAIRS)
 @pytest.mark.parametrize("channels", [1, 3])
 def test_fast_and_reference_samplers_agree(name, likelihood, channels):
     model = small_model(name, channels=channels, levels=5, size=(5, 6), likelihood=likelihood)
-    assert model.network.supports_cached  # every preset declares a cached sampler
     fast = model.sample(4, generator=gen(3), method="fast")
     slow = model.sample(4, generator=gen(3), method="reference")
     assert fast.shape == (4, channels, 5, 6) and fast.dtype == torch.long
@@ -27,7 +41,7 @@ def test_fast_and_reference_samplers_agree(name, likelihood, channels):
     assert len(fast.unique()) > 1
 
 
-@pytest.mark.parametrize("name,likelihood", PAIRS)
+@pytest.mark.parametrize("name,likelihood", CACHED_PAIRS)
 @pytest.mark.parametrize("channels", [1, 3])
 def test_cached_parameters_equal_the_full_network_at_every_step(name, likelihood, channels):
     model = small_model(name, channels=channels, levels=5, size=(4, 5), likelihood=likelihood)
@@ -46,7 +60,7 @@ def test_cached_parameters_equal_the_full_network_at_every_step(name, likelihood
         assert torch.allclose(params[:, block], full[:, block, i, j], atol=1e-5), (i, j, g)
 
 
-@pytest.mark.parametrize("name,likelihood", PAIRS)
+@pytest.mark.parametrize("name,likelihood", CACHED_PAIRS)
 def test_completion_keeps_known_subpixels(name, likelihood):
     model = small_model(name, channels=3, levels=4, size=(4, 4), likelihood=likelihood)
     truth = torch.randint(0, 4, (3, 3, 4, 4), generator=gen(5))
@@ -153,7 +167,7 @@ def test_each_conv_step_matches_the_full_convolution(kind, kernel, groups):
                 assert torch.allclose(out[:, sl], full[:, sl, i : i + 1, j : j + 1], atol=1e-12)
 
 
-@pytest.mark.parametrize("name,likelihood", PAIRS)
+@pytest.mark.parametrize("name,likelihood", CACHED_PAIRS)
 def test_completion_starting_inside_a_pixel_and_a_row(name, likelihood):
     """The known prefix ends after the R of pixel (2, 3): the cached run is prefilled by one full
     pass and starts at that pixel, mid-row (its known R drawn and discarded, or given to the

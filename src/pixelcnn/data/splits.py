@@ -47,7 +47,7 @@ def holdout_size(n: int, percent: float = TEST_PERCENT) -> int:
 
 
 def _share_of(n: int, share: Fraction) -> int:
-    """``ceil(n * share)`` in exact arithmetic (float 0.1 * 450 rounds up to 46), 0 if n < 2."""
+    """``ceil(n * share)`` in exact arithmetic (in floats 100 * 0.07 is 7.000000000000001, whose ceil is 8), 0 if n < 2."""
     return 0 if n < 2 else -(-n * share.numerator // share.denominator)
 
 
