@@ -40,7 +40,9 @@ class GatedPixelCNNConfig:
 
     ``hidden`` is the width p of each stack (gates read 2p channels);
     ``layers`` counts gated layers after the first; ``head`` is the width of
-    the hidden 1x1 output layer.
+    the hidden 1x1 output layer. ``norm``: "weight" normalises the weight of
+    every convolution (gains and biases set from a batch before training), or
+    "none".
     """
 
     ARCH = "gated"
@@ -52,6 +54,7 @@ class GatedPixelCNNConfig:
     kernel_in: int = 7
     kernel: int = 3
     head: int = 96
+    norm: str = "none"
     num_classes: int = 0
     cond_dim: int = 0
     likelihood: str = "categorical"
@@ -59,6 +62,7 @@ class GatedPixelCNNConfig:
 
     def __post_init__(self):
         check_common(self)
+        check(self.norm in ("none", "weight"), f"norm must be 'none' or 'weight', got {self.norm!r}")
         c = likelihood_of(self).groups
         check(self.hidden % c == 0, f"hidden = {self.hidden} must be a multiple of the {c} colour group(s)")
         check(self.head >= c and self.head % c == 0, f"head = {self.head} must be a positive multiple of the {c} colour group(s)")
@@ -73,11 +77,12 @@ class GatedLayer(nn.Module):
         p = cfg.hidden
         width, k = (cfg.in_channels, cfg.kernel_in) if first else (p, cfg.kernel)
         self.first = first
-        self.vconv = MaskedConv2d(width, 2 * p, k, "V")
-        self.hconv = MaskedConv2d(width, 2 * p, (1, k), "A" if first else "B", c)
-        self.link = MaskedConv2d(2 * p, 2 * p, 1, "full")
-        self.skip = MaskedConv2d(p, p, 1, "B", c)
-        self.res = None if first else MaskedConv2d(p, p, 1, "B", c)
+        wn = cfg.norm == "weight"
+        self.vconv = MaskedConv2d(width, 2 * p, k, "V", weight_norm=wn)
+        self.hconv = MaskedConv2d(width, 2 * p, (1, k), "A" if first else "B", c, weight_norm=wn)
+        self.link = MaskedConv2d(2 * p, 2 * p, 1, "full", weight_norm=wn)
+        self.skip = MaskedConv2d(p, p, 1, "B", c, weight_norm=wn)
+        self.res = None if first else MaskedConv2d(p, p, 1, "B", c, weight_norm=wn)
         conditional = cfg.num_classes or cfg.cond_dim
         self.vcond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * p) if conditional else None
         self.hcond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * p) if conditional else None
@@ -94,9 +99,10 @@ class GatedPixelCNN(nn.Module):
         self.config = cfg = config
         self.groups = c = groups
         self.layers = nn.ModuleList(GatedLayer(cfg, first=k == 0, c=c) for k in range(cfg.layers + 1))
+        wn = cfg.norm == "weight"
         self.head = nn.ModuleList([
-            MaskedConv2d(cfg.hidden, cfg.head, 1, "B", c),
-            MaskedConv2d(cfg.head, params, 1, "B", c),
+            MaskedConv2d(cfg.hidden, cfg.head, 1, "B", c, weight_norm=wn),
+            MaskedConv2d(cfg.head, params, 1, "B", c, weight_norm=wn),
         ])
 
     @property

@@ -23,6 +23,9 @@ from pixelcnn.nn import MaskedConv2d, Step, make_norm, scale_levels
 from pixelcnn.nn.condition import Conditioning
 
 
+NORMS = ("none", "layer", "weight")
+
+
 @register_config
 @dataclass(frozen=True)
 class PixelCNNConfig:
@@ -31,7 +34,9 @@ class PixelCNNConfig:
     ``hidden`` is the width of the main stream (2h in the paper); ``layers``
     counts residual blocks (``block="residual"``) or mask-B layers after the
     first (``block="plain"``). ``head`` is the width of the hidden 1x1 output
-    layer (0: a single 1x1 output layer).
+    layer (0: a single 1x1 output layer). ``norm``: "layer" (per-position
+    LayerNorm, one group per colour), "weight" (weight normalisation of every
+    convolution, gains and biases set from a batch before training) or "none".
     """
 
     ARCH = "pixelcnn"
@@ -54,7 +59,7 @@ class PixelCNNConfig:
         check_common(self)
         c = likelihood_of(self).groups
         check(self.block in ("residual", "plain"), f"block must be 'residual' or 'plain', got {self.block!r}")
-        check(self.norm in ("none", "layer"), f"norm must be 'none' or 'layer', got {self.norm!r}")
+        check(self.norm in NORMS, f"norm must be one of {NORMS}, got {self.norm!r}")
         width = 2 * c if self.block == "residual" else c
         check(self.hidden % width == 0, f"hidden = {self.hidden} must be a multiple of {width} "
               f"(the {c} causal colour group(s) of the {self.likelihood} output"
@@ -67,12 +72,12 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, channels: int, kernel: int, colours: int, norm: str):
         super().__init__()
-        half = channels // 2
-        self.norms = nn.ModuleList(make_norm(norm, n, colours) for n in (channels, half, half)) if norm != "none" else None
+        half, wn = channels // 2, norm == "weight"
+        self.norms = nn.ModuleList(make_norm(norm, n, colours) for n in (channels, half, half)) if norm == "layer" else None
         self.convs = nn.ModuleList([
-            MaskedConv2d(channels, half, 1, "B", colours),
-            MaskedConv2d(half, half, kernel, "B", colours),
-            MaskedConv2d(half, channels, 1, "B", colours),
+            MaskedConv2d(channels, half, 1, "B", colours, weight_norm=wn),
+            MaskedConv2d(half, half, kernel, "B", colours, weight_norm=wn),
+            MaskedConv2d(half, channels, 1, "B", colours, weight_norm=wn),
         ])
 
     def forward(self, x: torch.Tensor, step: Step | None = None) -> torch.Tensor:
@@ -87,7 +92,7 @@ class PlainLayer(nn.Module):
 
     def __init__(self, channels: int, kernel: int, colours: int, norm: str):
         super().__init__()
-        self.conv = MaskedConv2d(channels, channels, kernel, "B", colours)
+        self.conv = MaskedConv2d(channels, channels, kernel, "B", colours, weight_norm=norm == "weight")
         self.norm = make_norm(norm, channels, colours)
 
     def forward(self, x: torch.Tensor, step: Step | None = None) -> torch.Tensor:
@@ -104,7 +109,8 @@ class PixelCNN(nn.Module):
         super().__init__()
         self.config = cfg = config
         c, n = groups, cfg.hidden
-        self.conv_in = MaskedConv2d(cfg.in_channels, n, cfg.kernel_in, "A", c)
+        wn = cfg.norm == "weight"
+        self.conv_in = MaskedConv2d(cfg.in_channels, n, cfg.kernel_in, "A", c, weight_norm=wn)
         self.cond = Conditioning(cfg.num_classes, cfg.cond_dim, n)
         if cfg.block == "plain":
             self.norm_in = make_norm(cfg.norm, n, c)
@@ -113,7 +119,8 @@ class PixelCNN(nn.Module):
             self.norm_in = nn.Identity()
             self.blocks = nn.ModuleList(ResidualBlock(n, cfg.kernel, c, cfg.norm) for _ in range(cfg.layers))
         widths = [n, cfg.head] if cfg.head else [n]
-        self.head = nn.ModuleList(MaskedConv2d(a, b, 1, "B", c) for a, b in zip(widths, widths[1:] + [params]))
+        self.head = nn.ModuleList(MaskedConv2d(a, b, 1, "B", c, weight_norm=wn)
+                                  for a, b in zip(widths, widths[1:] + [params]))
 
     def forward(self, x: torch.Tensor, cond=(None, None), step: Step | None = None) -> torch.Tensor:
         """``x`` levels ``[B, C, H, W]`` (the whole image, also in a step);

@@ -14,9 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pixelcnn.errors import ConfigError
 from pixelcnn.nn.masks import channel_groups, conv_mask, support_box
 from pixelcnn.nn.incremental import ConvRun
 from pixelcnn.nn.step import Step
+from pixelcnn.nn.weight_norm import WeightNorm
 
 
 class MaskedConv2d(nn.Module):
@@ -29,6 +31,10 @@ class MaskedConv2d(nn.Module):
         kind: "A", "B", "V" or "full" (see :func:`~pixelcnn.nn.masks.spatial_mask`).
         colour_groups: number of colours C; channels split into C contiguous
             groups (only meaningful for kinds "A" and "B").
+        weight_norm: the weight is ``g * (v * mask) / ||v * mask||`` per output
+            channel (:mod:`pixelcnn.nn.weight_norm`; the norm counts the open
+            taps only); gains and biases are set from data before training by
+            :func:`~pixelcnn.nn.weight_norm.initialize_from_data`.
 
     Shapes: ``x`` ``[B, in, H, W]`` -> ``[B, out, H, W]`` (same size, zero padding).
     """
@@ -41,6 +47,7 @@ class MaskedConv2d(nn.Module):
         kind: str = "B",
         colour_groups: int = 1,
         bias: bool = True,
+        weight_norm: bool = False,
     ):
         super().__init__()
         self.in_channels, self.out_channels, self.kind = in_channels, out_channels, kind
@@ -54,6 +61,9 @@ class MaskedConv2d(nn.Module):
         self.box = support_box(mask.flatten(0, 1).bool().any(0))
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, *self.kernel))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        if weight_norm and not bias:
+            raise ConfigError("a weight-normalised convolution needs a bias (its data-dependent initialisation sets it)")
+        self.weight_norm = WeightNorm(out_channels, 0) if weight_norm else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -69,7 +79,10 @@ class MaskedConv2d(nn.Module):
         """``weight * mask`` cropped to the open box: ``[out, in, top+1+bottom, left+1+right]``."""
         top, bottom, left, right = self.box
         ch, cw = self.kernel[0] // 2, self.kernel[1] // 2
-        return (self.weight * self.mask)[:, :, ch - top : ch + bottom + 1, cw - left : cw + right + 1]
+        weight = self.weight * self.mask
+        if self.weight_norm is not None:
+            weight = self.weight_norm(weight)
+        return weight[:, :, ch - top : ch + bottom + 1, cw - left : cw + right + 1]
 
     def forward(self, x: torch.Tensor, step: Step | None = None) -> torch.Tensor:
         """Convolve ``x`` ``[B, in, H, W]``; with ``step``, ``x`` is the step's region
@@ -129,6 +142,6 @@ class MaskedConv2d(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, kernel={self.kernel}, kind={self.kind!r}, "
-            f"colour_groups={self.groups}, bias={self.bias is not None}"
+            f"colour_groups={self.groups}, bias={self.bias is not None}, weight_norm={self.weight_norm is not None}"
         )
 

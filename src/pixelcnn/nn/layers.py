@@ -43,12 +43,13 @@ class GroupedLayerNorm(nn.Module):
 
 
 def make_norm(kind: str, channels: int, groups: int) -> nn.Module:
-    """``"layer"`` -> :class:`GroupedLayerNorm`; ``"none"`` -> identity."""
+    """``"layer"`` -> :class:`GroupedLayerNorm`; ``"none"`` and ``"weight"`` (weight
+    normalisation lives in the convolutions themselves) -> identity."""
     if kind == "layer":
         return GroupedLayerNorm(channels, groups)
-    if kind == "none":
+    if kind in ("none", "weight"):
         return nn.Identity()
-    raise ConfigError(f"unknown norm {kind!r}; expected 'layer' or 'none'")
+    raise ConfigError(f"unknown norm {kind!r}; expected 'layer', 'weight' or 'none'")
 
 
 def gate(x: torch.Tensor, groups: int = 1) -> torch.Tensor:

@@ -27,6 +27,7 @@ from pixelcnn.config import RunConfig, to_dict
 from pixelcnn.errors import CheckpointError, DataError, PixelCNNError
 from pixelcnn.evaluation import evaluate
 from pixelcnn.models import build_model, config_to_dict, preset_config
+from pixelcnn.nn.weight_norm import initialize_from_data, weight_normed_layers
 from pixelcnn.training import checkpoint as ckpt
 from pixelcnn.training.data import TrainStream, load_split, validation_split_name
 from pixelcnn.training.ema import EMA
@@ -64,6 +65,8 @@ class Trainer:
         self._check_splits()
         self.stream = TrainStream(train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed)
         self.model = build_model(self._model_config(train)).to(self.device)
+        if not resume:
+            self._initialize_from_data()
         self.ema = EMA(self.model, t.ema_decay) if t.ema_decay > 0 else None
         opt = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
         self.optimizer = opt(self.model.parameters(), lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
@@ -79,6 +82,14 @@ class Trainer:
         self.metrics = Metrics(self.run_dir, enabled=procs.is_main, resume_step=self.step if resume else None)
 
     # ----------------------------------------------------------------- setup
+    def _initialize_from_data(self, images: int = 256) -> None:
+        """Weight-normalised layers get their gains and biases from the first ``images``
+        training images of epoch 0 (a pure function of the config, like the data order)."""
+        if not weight_normed_layers(self.model):
+            return
+        x, y = self.stream.batch(0, 0, min(images, len(self.stream)))
+        initialize_from_data(self.model, x.to(self.device), None if y is None else y.to(self.device))
+
     def _model_config(self, train):
         cfg = self.cfg
         _, c, h, w = train.levels.shape
