@@ -1,16 +1,25 @@
-"""PixelCNN against Gated PixelCNN for the same wall-clock budget, in one run.
+"""Test likelihood for the same wall-clock training budget, in one run.
 
-Each model trains for ``--minutes`` on each data set, then its EMA weights
-are scored on the whole test split:
+Each row trains for the same minutes, then its EMA weights score the whole
+test split. Groups (``--only`` picks some):
 
-- ``mnist5k`` (8-bit, 256 levels): test bits/dim;
-- binarized MNIST (the standard .amat files, 2 levels): test nats/image, the
-  unit of the papers (PixelCNN: 81.30; see ../shared/data/README.md).
+- ``mnist5k`` (8-bit, 256 levels): ``pixelcnn`` and ``gated-pixelcnn``, test bits/dim;
+- ``binarized-mnist`` (the standard .amat files, 2 levels): the same two, test
+  nats/image, the unit of the papers (PixelCNN: 81.30; see ../shared/data/README.md);
+- ``cifar10``: train on the first CIFAR-10 training batch (10,000 images, less
+  the carved validation tenth), test on the first 1,000 test images:
+  ``pixelcnn`` and ``gated-pixelcnn`` with the categorical output against
+  ``pixelcnn-pp`` with its logistic mixture (target: pixelcnn-pp best);
+- ``seed``: the normalisation question of issue 9 on mnist5k at batch 64,
+  lr 1e-3: the tutorial's BatchNorm network (benchmarks/references.py, plain
+  eager, re-measured here) against ``pixelcnn-seed`` with weight
+  normalisation and with LayerNorm (target: weight norm scores at least as
+  well as BatchNorm).
 
-The JSON gives, per data set and model: the test score, the steps taken, the
-images per second and the parameter count.
+The JSON gives, per row: the test score, steps, images/s, parameters, and the
+machine.
 
-    python benchmarks/likelihood_budget.py --minutes 5 --binarized-dir ../shared/data/binarized-mnist
+    python benchmarks/likelihood_budget.py --minutes 5 --only cifar10,seed --seed-minutes 8
 """
 
 from __future__ import annotations
@@ -21,12 +30,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from machine import describe
 from pixelcnn.config import resolve
 from pixelcnn.training import Trainer
+from references import train_tutorial
 
-MODELS = ("pixelcnn", "gated-pixelcnn")
+GROUPS = ("mnist5k", "binarized-mnist", "cifar10", "seed")
 
 
 def run_one(model: str, data: list[str], minutes: float, seed: int, extra: list[str]) -> dict:
@@ -52,26 +64,78 @@ def run_one(model: str, data: list[str], minutes: float, seed: int, extra: list[
     }
 
 
+def cifar_npz(cifar_dir: Path, out: Path) -> Path:
+    """The shared CIFAR-10 files as one .npz data set: train = data_batch_1 (10,000),
+    test = test_batch_first1000 (1,000), with labels."""
+    from pixelcnn.data.cifar import read_cifar_binary
+
+    train, train_labels = read_cifar_binary(cifar_dir / "data_batch_1.bin")
+    test, test_labels = read_cifar_binary(cifar_dir / "test_batch_first1000.bin")
+    np.savez(out, train=train.numpy(), test=test.numpy(), train_labels=train_labels.numpy(),
+             test_labels=test_labels.numpy())
+    return out
+
+
+def seed_rows(minutes: float, seed: int) -> dict:
+    """Tutorial BatchNorm network against pixelcnn-seed (weight norm, LayerNorm), batch 64, lr 1e-3."""
+    from pixelcnn.config import DataSection
+    from pixelcnn.training.data import load_split
+
+    data = DataSection(name="mnist5k", levels=256)
+    train, test = load_split(data, "train").levels, load_split(data, "test").levels
+    same = ["data.name=mnist5k", "data.levels=256", "train.batch_size=64", "train.lr=1e-3"]
+    return {
+        "tutorial BatchNorm (plain eager reference)": train_tutorial(train, test, minutes=minutes, seed=seed),
+        "pixelcnn-seed norm=weight": run_one("pixelcnn-seed", same + ["model.norm=weight"], minutes, seed, []),
+        "pixelcnn-seed norm=layer": run_one("pixelcnn-seed", same + ["model.norm=layer"], minutes, seed, []),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=5.0, help="training budget per model and data set")
+    parser.add_argument("--seed-minutes", type=float, default=8.0, help="budget of each row of the seed group")
+    parser.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups of {GROUPS}")
     parser.add_argument("--binarized-dir", default="../shared/data/binarized-mnist",
                         help="folder with binarized_mnist_{train,valid,test}.amat[.gz]")
+    parser.add_argument("--cifar-dir", default="../shared/data/cifar10",
+                        help="folder with data_batch_1.bin and test_batch_first1000.bin")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-binarized", action="store_true")
-    parser.add_argument("overrides", nargs="*", help="extra train.* overrides for every run, e.g. train.lr=3e-3")
+    parser.add_argument("overrides", nargs="*", help="extra train.* overrides for every library run, e.g. train.lr=3e-3")
     args = parser.parse_args()
-    sets = {"mnist5k": ["data.name=mnist5k", "data.levels=256"]}
-    if not args.skip_binarized:
-        sets["binarized-mnist"] = ["data.name=binarized-mnist", "data.levels=2", f"data.data_dir={args.binarized_dir}",
-                                   "data.download=false"]
-    results = {name: {m: run_one(m, data, args.minutes, args.seed, args.overrides) for m in MODELS}
-               for name, data in sets.items()}
+    groups = [g for g in args.only.split(",") if g]
+    unknown = sorted(set(groups) - set(GROUPS))
+    if unknown:
+        parser.error(f"unknown groups {unknown}; known: {GROUPS}")
+    results, targets = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = {
+            "mnist5k": (["data.name=mnist5k", "data.levels=256"], ("pixelcnn", "gated-pixelcnn")),
+            "binarized-mnist": (["data.name=binarized-mnist", "data.levels=2", f"data.data_dir={args.binarized_dir}",
+                                 "data.download=false"], ("pixelcnn", "gated-pixelcnn")),
+        }
+        if "cifar10" in groups:
+            npz = cifar_npz(Path(args.cifar_dir), Path(tmp) / "cifar10-subset.npz")
+            sets["cifar10"] = ([f"data.name={npz}", "data.levels=256"], ("pixelcnn", "gated-pixelcnn", "pixelcnn-pp"))
+        for name, (data, models) in sets.items():
+            if name in groups:
+                results[name] = {m: run_one(m, data, args.minutes, args.seed, args.overrides) for m in models}
+    if "cifar10" in results:
+        bpd = {m: r["test_bits_per_dim"] for m, r in results["cifar10"].items()}
+        targets["cifar10: pixelcnn-pp beats pixelcnn and gated-pixelcnn"] = bpd["pixelcnn-pp"] < min(
+            bpd["pixelcnn"], bpd["gated-pixelcnn"])
+    if "seed" in groups:
+        results["seed"] = rows = seed_rows(args.seed_minutes, args.seed)
+        targets["seed: weight norm at least as good as the tutorial's BatchNorm"] = (
+            rows["pixelcnn-seed norm=weight"]["test_bits_per_dim"]
+            <= rows["tutorial BatchNorm (plain eager reference)"]["test_bits_per_dim"])
     print(json.dumps({
         "benchmark": "likelihood_budget",
+        "machine": describe(),
         "minutes_per_model": args.minutes,
-        "cpu_threads": torch.get_num_threads(),
+        "seed_minutes": args.seed_minutes if "seed" in groups else None,
         "results": results,
+        "targets_met": targets,
     }, indent=2))
 
 
