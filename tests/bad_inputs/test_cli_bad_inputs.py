@@ -88,6 +88,8 @@ CASES = [
     # --- training: data and outputs checked before work -------------------------------------------
     ("empty-npy", [*TRAIN, *tiny("data.name={root}/empty.npy")], None, "holds no images"),
     ("one-image", [*TRAIN, *tiny("data.name={root}/one.npy")], None, "empty"),
+    ("batch-too-big", [*TRAIN, *tiny("train.batch_size=100000000")], None, "GiB of memory"),
+    ("model-too-wide", [*TRAIN, *tiny("model.hidden=200000")], None, "GiB of memory"),
     ("out-under-file", ["train", "--out", "{root}/a-file/run", *tiny()], None, "is not a directory"),
     ("out-holds-run", ["train", "--out", "{plain}", *tiny()], None, "already holds a run"),
     # --- resume -----------------------------------------------------------------------------------------
@@ -128,6 +130,8 @@ CASES = [
     # --- sample -------------------------------------------------------------------------------------------
     ("class-and-per-class", ["sample", "--checkpoint", "{cond}", "--class", "2", "--per-class", "2",
                              "--out", "{tmp}/s.png"], None, "not both"),
+    ("n-and-per-class", ["sample", "--checkpoint", "{cond}", "--per-class", "2", "-n", "3", "--out", "{tmp}/s.png"],
+     None, "not both"),
     ("cond-without-class", ["sample", "--checkpoint", "{cond}", "-n", "2", "--out", "{tmp}/s.png"], None,
      "is class-conditional"),
     ("class-out-of-range", ["sample", "--checkpoint", "{cond}", "--class", "7", "--out", "{tmp}/s.png"], None,

@@ -162,7 +162,8 @@ def read_meta(path: str | Path) -> dict:
         raise CheckpointError(
             f"{ckpt} has checkpoint format version {version}; this pixelcnn reads version {FORMAT_VERSION}"
         )
-    wrong = [key for key in ("model", "data", "run") if not isinstance(meta.get(key), dict)]
+    # "model" rebuilds the network; "data" and "run" (the training config) are needed to resume
+    wrong = [key for key in ("model", "data", "run") if (key == "model" or key in meta) and not isinstance(meta.get(key), dict)]
     if wrong:
         raise CheckpointError(f"{ckpt / 'config.json'} is damaged: its {', '.join(wrong)} entry is "
                               f"missing or not a mapping")

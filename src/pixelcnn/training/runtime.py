@@ -141,4 +141,4 @@ def activation_bytes(config, batch: int, size: tuple[int, int], bytes_per_number
     c = getattr(config, "in_channels", 1)
     per_position = (getattr(config, "hidden", 64) * (getattr(config, "layers", 1) + 2) * 4
                     + getattr(config, "head", 0) + 2 * c * getattr(config, "levels", 256))
-    return 3 * batch * size[0] * size[1] * per_position * bytes_per_number
+    return 2 * batch * size[0] * size[1] * per_position * bytes_per_number  # activations and their gradients

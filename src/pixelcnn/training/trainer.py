@@ -32,7 +32,8 @@ from pixelcnn.training.data import TrainStream, load_split, validation_split_nam
 from pixelcnn.training.ema import EMA
 from pixelcnn.training.metrics import Metrics
 from pixelcnn.training.progress import Progress
-from pixelcnn.training.runtime import Processes, StopSignals, pick_device, pick_precision
+from pixelcnn.training.runtime import (Processes, StopSignals, activation_bytes, check_memory, pick_device,
+                                       pick_precision)
 from pixelcnn.training.samples import write_sample_grid
 from pixelcnn.training.schedule import learning_rate
 
@@ -63,7 +64,10 @@ class Trainer:
         self.valid_name = validation_split_name(cfg.data)
         self._check_splits()
         self.stream = TrainStream(train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed)
-        self.model = build_model(self._model_config(train)).to(self.device)
+        model_config = self._model_config(train)
+        check_memory(activation_bytes(model_config, t.batch_size, model_config.image_size),
+                     f"a training step of batch {t.batch_size}", self.device, "use a smaller train.batch_size or model")
+        self.model = build_model(model_config).to(self.device)
         self.ema = EMA(self.model, t.ema_decay) if t.ema_decay > 0 else None
         opt = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
         self.optimizer = opt(self.model.parameters(), lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
