@@ -143,6 +143,8 @@ def check_writable(path: str | Path, *, make_parents: bool = True) -> None:
         raise CheckpointError(f"cannot write {path}: {target} is not a directory")
     if path.is_dir() and not make_parents:
         raise CheckpointError(f"cannot write {path}: it is a directory")
+    if path.exists() and not path.is_dir() and make_parents:
+        raise CheckpointError(f"cannot write into {path}: it is a file, not a directory")
     place = target if target.is_dir() else target.parent
     if not os.access(place, os.W_OK | os.X_OK) or (target.is_file() and not os.access(target, os.W_OK)):
         raise CheckpointError(f"cannot write {path}: permission denied")
