@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except MemoryError:
         return _fail(name, "error: out of memory; try a smaller batch, image or model", debug, 2)
+    except ModuleNotFoundError as e:  # an optional package this command needs is not installed
+        return _fail(name, f"error: a package this command needs is not installed: {_one_line(e)} "
+                           f"(pip install {e.name or 'it'})", debug, 2)
     except OSError as e:  # a disk that is full, a file that cannot be written: the user can fix it
         return _fail(name, f"error: {_one_line(e)}", debug, 2)
     except Exception as e:  # noqa: BLE001 - the boundary: anything else is a bug of ours
