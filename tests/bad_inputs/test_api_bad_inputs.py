@@ -12,10 +12,6 @@ from pixelcnn import CheckpointError, ConfigError, PixelCNNError
 from pixelcnn.config import DataSection, RunConfig, TrainSection, from_dict, resolve
 from pixelcnn.training import Trainer
 
-LEAD = pytest.mark.xfail(reason="lead's API change (sample(n) checks n; conditional models require labels)",
-                         strict=False)
-
-
 def tiny_model(**extra):
     return pixelcnn.create_model("pixelcnn-seed", levels=4, image_size=(8, 8), hidden=8, layers=1, **extra)
 
@@ -66,13 +62,19 @@ CASES = [
     ("labels-on-plain", lambda r, t: tiny_model().log_prob(torch.zeros(1, 1, 8, 8, dtype=torch.long),
                                                           torch.zeros(1, dtype=torch.long)),
      PixelCNNError, "not class-conditional"),
-    ("sample-zero", lambda r, t: tiny_model().sample(0), PixelCNNError, "", LEAD),
-    ("sample-negative", lambda r, t: tiny_model().sample(-1), PixelCNNError, "", LEAD),
-    ("sample-float", lambda r, t: tiny_model().sample(2.5), PixelCNNError, "", LEAD),
-    ("sample-cond-without-labels", lambda r, t: tiny_model(num_classes=3).sample(1), PixelCNNError, "", LEAD),
+    ("sample-zero", lambda r, t: tiny_model().sample(0), PixelCNNError, "number of images must be >= 1"),
+    ("sample-negative", lambda r, t: tiny_model().sample(-1), PixelCNNError, "number of images must be >= 1"),
+    ("sample-float", lambda r, t: tiny_model().sample(2.5), PixelCNNError, "whole number"),
+    ("sample-bool", lambda r, t: tiny_model().sample(True), PixelCNNError, "whole number"),
+    ("sample-cond-without-labels", lambda r, t: tiny_model(num_classes=3).sample(1), PixelCNNError,
+     "class-conditional"),
     ("log-prob-cond-without-labels",
      lambda r, t: tiny_model(num_classes=3).log_prob(torch.zeros(1, 1, 8, 8, dtype=torch.long)),
-     PixelCNNError, "", LEAD),
+     PixelCNNError, "class-conditional"),
+    ("unknown-likelihood", lambda r, t: tiny_model(likelihood="gaussian"), PixelCNNError, "likelihood"),
+    ("mixtures-zero", lambda r, t: tiny_model(likelihood="logistic-mixture", mixtures=0), PixelCNNError, "mixtures"),
+    ("weight-norm-on-gated-typo", lambda r, t: pixelcnn.create_model("gated-pixelcnn", norm="batch"), PixelCNNError,
+     "norm"),
 ]
 
 

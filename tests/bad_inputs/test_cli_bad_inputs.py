@@ -88,7 +88,10 @@ CASES = [
     # --- training: data and outputs checked before work -------------------------------------------
     ("empty-npy", [*TRAIN, *tiny("data.name={root}/empty.npy")], None, "holds no images"),
     ("one-image", [*TRAIN, *tiny("data.name={root}/one.npy")], None, "empty"),
+    ("batch-too-big", [*TRAIN, *tiny("train.batch_size=100000000")], None, "GiB of memory"),
+    ("model-too-wide", [*TRAIN, *tiny("model.hidden=200000")], None, "GiB of memory"),
     ("out-under-file", ["train", "--out", "{root}/a-file/run", *tiny()], None, "is not a directory"),
+    ("out-is-a-file", ["train", "--out", "{root}/a-file", *tiny()], None, "it is a file"),
     ("out-holds-run", ["train", "--out", "{plain}", *tiny()], None, "already holds a run"),
     # --- resume -----------------------------------------------------------------------------------------
     ("resume-changes-model", ["train", "--resume", "{plain}", "model.hidden=16"], None, "cannot change when resuming"),
@@ -128,6 +131,8 @@ CASES = [
     # --- sample -------------------------------------------------------------------------------------------
     ("class-and-per-class", ["sample", "--checkpoint", "{cond}", "--class", "2", "--per-class", "2",
                              "--out", "{tmp}/s.png"], None, "not both"),
+    ("n-and-per-class", ["sample", "--checkpoint", "{cond}", "--per-class", "2", "-n", "3", "--out", "{tmp}/s.png"],
+     None, "not both"),
     ("cond-without-class", ["sample", "--checkpoint", "{cond}", "-n", "2", "--out", "{tmp}/s.png"], None,
      "is class-conditional"),
     ("class-out-of-range", ["sample", "--checkpoint", "{cond}", "--class", "7", "--out", "{tmp}/s.png"], None,
@@ -157,6 +162,8 @@ CASES = [
                             "--out", "{tmp}/c.png"], None, "--keep-rows must be between 0"),
     ("complete-index", ["complete", "--checkpoint", "{plain}", "--data", "{npz}", "--index", "500",
                         "--keep-rows", "3", "--out", "{tmp}/c.png"], None, "--index 500 is outside"),
+    ("out-is-a-directory", ["sample", "--checkpoint", "{plain}", "-n", "2", "--out", "{tmp}/d.png"],
+     lambda run: (run.parent / "d.png").mkdir(), "it is a directory"),
     ("complete-out-jpg", ["complete", "--checkpoint", "{plain}", "--data", "{npz}", "--keep-rows", "3",
                           "--out", "{tmp}/c.jpg"], None, "--out must be a .png file"),
     ("complete-image-missing", ["complete", "--checkpoint", "{plain}", "--image", "{tmp}/none.png",

@@ -46,3 +46,59 @@ def test_bad_files(tmp_path):
         load_file(tmp_path / "bad.yaml")
     with pytest.raises(ConfigError, match="unknown config section"):
         from_dict(apply_overrides({"optimiser": {}}, []))
+
+
+def _outside(allowed, default):
+    """A value of the default's type just outside ``allowed``."""
+    if allowed.choices:
+        return "nonsense" if isinstance(default, str) else max(allowed.choices) + 7
+    if allowed.low is not None:
+        step = 0 if allowed.low_open else (1 if isinstance(allowed.low, int) else 1e-6)
+        return type(allowed.low)(allowed.low - step)
+    return type(allowed.high)(allowed.high + (0 if allowed.high_open else 1))
+
+
+def _declared(cls, table=None):
+    import dataclasses
+
+    from pixelcnn.coerce import allowed_for, field_default
+
+    return [(f.name, allowed_for(f, table), field_default(f)) for f in dataclasses.fields(cls) if allowed_for(f, table)]
+
+
+@pytest.mark.parametrize("section", ["train", "data"])
+def test_every_declared_run_range_rejects_a_value_just_outside_it(section):
+    from pixelcnn.config import SECTIONS
+
+    declared = _declared(SECTIONS[section])
+    assert len(declared) >= 4
+    for name, allowed, default in declared:
+        bad = _outside(allowed, default[0] if isinstance(default, tuple) else default)
+        value = [bad] * len(default) if isinstance(default, tuple) else bad
+        with pytest.raises(ConfigError, match=f"{section}.{name} must be"):
+            from_dict({section: {name: value}})
+
+
+@pytest.mark.parametrize("name", ["pixelcnn", "pixelcnn-seed", "gated-pixelcnn"])
+def test_every_declared_model_range_rejects_a_value_just_outside_it(name):
+    import pixelcnn
+    from pixelcnn.models import preset_config
+    from pixelcnn.models.config import FIELD_RANGES
+
+    declared = _declared(type(preset_config(name)), FIELD_RANGES)
+    assert len(declared) >= 8
+    for field, allowed, default in declared:
+        bad = _outside(allowed, default[0] if isinstance(default, tuple) else default)
+        value = (bad,) * len(default) if isinstance(default, tuple) else bad
+        with pytest.raises(ConfigError, match=f"{field} must be"):
+            pixelcnn.create_model(name, **{field: value})
+        with pytest.raises(ConfigError, match=f"model.{field} must be"):  # the run config, before any data
+            resolve(None, [f"model.name={name}", f"model.{field}={list(value) if isinstance(value, tuple) else value}"])
+
+
+def test_a_declared_range_is_also_checked_when_a_section_is_built_directly():
+    from pixelcnn.config import TrainSection
+
+    assert TrainSection(betas=[0.5, 0.6]).betas == (0.5, 0.6)  # normalised like a file's value
+    with pytest.raises(ConfigError, match=r"train.betas must be in \[0, 1\), got \[0.5, 1.0\]"):
+        TrainSection(betas=(0.5, 1.0))

@@ -112,7 +112,7 @@ def data_section(model, name: str | None = None, data_dir: str | None = None):
     from pixelcnn.errors import CheckpointError, ConfigError
 
     try:
-        saved = from_dict(model.checkpoint_meta["run"]).data
+        saved = from_dict(model.checkpoint_meta.get("run", {})).data
     except ConfigError as e:
         raise CheckpointError(f"the checkpoint's saved run config is damaged: {e}") from None
     changes = {"name": name or saved.name}

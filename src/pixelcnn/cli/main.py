@@ -63,9 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except MemoryError:
         return _fail(name, "error: out of memory; try a smaller batch, image or model", debug, 2)
+    except ModuleNotFoundError as e:  # an optional package this command needs is not installed
+        return _fail(name, f"error: a package this command needs is not installed: {_one_line(e)} "
+                           f"(pip install {e.name or 'it'})", debug, 2)
     except OSError as e:  # a disk that is full, a file that cannot be written: the user can fix it
         return _fail(name, f"error: {_one_line(e)}", debug, 2)
     except Exception as e:  # noqa: BLE001 - the boundary: anything else is a bug of ours
+        if _out_of_memory(e):
+            return _fail(name, f"error: out of memory ({_one_line(e)[:200]}); try a smaller batch, image or model",
+                         debug, 2)
         hint = "" if debug else "; rerun with --debug (or PIXELCNN_DEBUG=1) for the traceback"
         return _fail(name, f"internal error (a bug in pixelcnn, please report it): "
                            f"{type(e).__name__}: {_one_line(e)}{hint}", debug, 1)
@@ -76,6 +82,14 @@ def _fail(name: str, line: str, debug: bool, status: int) -> int:
         traceback.print_exc()
     print(f"{name}: {line}", file=sys.stderr)
     return status
+
+
+def _out_of_memory(error: Exception) -> bool:
+    """torch's allocation failures: a CUDA OutOfMemoryError, or a RuntimeError of the CPU allocator."""
+    import torch
+
+    return isinstance(error, torch.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and "can't allocate memory" in str(error))
 
 
 def _one_line(error: BaseException) -> str:

@@ -15,7 +15,7 @@ EXAMPLES = """
 def register(sub) -> None:
     parser = add_command(sub, "sample", "draw images; writes a PNG grid and an .npz of the images", EXAMPLES, run)
     add_checkpoint_args(parser)
-    parser.add_argument("-n", type=positive_int, default=64, help="number of images (default 64)")
+    parser.add_argument("-n", type=positive_int, help="number of images (default 64)")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="images sampled at once (default 64)")
     parser.add_argument("--out", required=True, help="PNG grid to write (.png); the .npz goes beside it")
     parser.add_argument("--class", dest="label", type=int,
@@ -34,8 +34,9 @@ def run(args) -> int:
     from pixelcnn.images import save_grid, save_npz
     from pixelcnn.levels import to_uint8
 
-    if args.per_class and args.label is not None:
-        raise ConfigError("give --class K (with -n) or --per-class N, not both")
+    if args.per_class and (args.label is not None or args.n is not None):
+        raise ConfigError("give --class K and -n, or --per-class N, not both")
+    args.n = 64 if args.n is None else args.n
     out = check_output(args.out)
     model = load_checkpoint(args)
     nrow = None

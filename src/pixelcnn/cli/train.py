@@ -82,7 +82,9 @@ def _resumed_config(run_dir: Path, overrides: list[str]):
     from pixelcnn.errors import CheckpointError, ConfigError
     from pixelcnn.training.checkpoint import check_run_dir, read_meta
 
-    saved = read_meta(check_run_dir(run_dir))["run"]
+    saved = read_meta(check_run_dir(run_dir)).get("run")
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{run_dir} holds no run config (config.json has no 'run' entry); it cannot be resumed")
     allowed = {"train.epochs", "train.max_steps", "train.max_minutes", "train.log_every", "train.progress",
                "train.checkpoint_every", "train.sample_every_epoch", "train.sample_count", "train.device",
                "train.threads", "train.keep_checkpoints", "train.eval_batch_size", "data.data_dir"}

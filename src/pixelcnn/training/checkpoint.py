@@ -143,6 +143,8 @@ def check_writable(path: str | Path, *, make_parents: bool = True) -> None:
         raise CheckpointError(f"cannot write {path}: {target} is not a directory")
     if path.is_dir() and not make_parents:
         raise CheckpointError(f"cannot write {path}: it is a directory")
+    if path.exists() and not path.is_dir() and make_parents:
+        raise CheckpointError(f"cannot write into {path}: it is a file, not a directory")
     place = target if target.is_dir() else target.parent
     if not os.access(place, os.W_OK | os.X_OK) or (target.is_file() and not os.access(target, os.W_OK)):
         raise CheckpointError(f"cannot write {path}: permission denied")
@@ -162,7 +164,8 @@ def read_meta(path: str | Path) -> dict:
         raise CheckpointError(
             f"{ckpt} has checkpoint format version {version}; this pixelcnn reads version {FORMAT_VERSION}"
         )
-    wrong = [key for key in ("model", "data", "run") if not isinstance(meta.get(key), dict)]
+    # "model" rebuilds the network; "data" and "run" (the training config) are needed to resume
+    wrong = [key for key in ("model", "data", "run") if (key == "model" or key in meta) and not isinstance(meta.get(key), dict)]
     if wrong:
         raise CheckpointError(f"{ckpt / 'config.json'} is damaged: its {', '.join(wrong)} entry is "
                               f"missing or not a mapping")

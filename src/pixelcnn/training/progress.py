@@ -19,15 +19,20 @@ class Progress:
     def __init__(self, total: int | None, initial: int, enabled: bool = True, every_s: float = 30.0):
         self.total, self.initial, self.every_s = total, initial, every_s
         self.bar = None
+        self._redirect = None
         self.lines = False
         self.t0 = self.last = time.monotonic()
         if not enabled or not log.isEnabledFor(logging.INFO):
             return
+        self._redirect = None
         if sys.stderr.isatty():
             from tqdm import tqdm
+            from tqdm.contrib.logging import logging_redirect_tqdm
 
             self.bar = tqdm(total=total, initial=initial, desc="training", unit="step", dynamic_ncols=True,
                             mininterval=1.0, file=sys.stderr)
+            self._redirect = logging_redirect_tqdm()  # log lines (epoch scores) above the bar, not through it
+            self._redirect.__enter__()
         else:
             self.lines = True
 
@@ -45,6 +50,9 @@ class Progress:
             log.info("%s: %s, %.2f steps/s%s", where, figures, rate, eta)
 
     def close(self) -> None:
+        if self._redirect is not None:
+            self._redirect.__exit__(None, None, None)
+            self._redirect = None
         if self.bar is not None:
             self.bar.close()
             self.bar = None

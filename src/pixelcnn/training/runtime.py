@@ -141,4 +141,14 @@ def activation_bytes(config, batch: int, size: tuple[int, int], bytes_per_number
     c = getattr(config, "in_channels", 1)
     per_position = (getattr(config, "hidden", 64) * (getattr(config, "layers", 1) + 2) * 4
                     + getattr(config, "head", 0) + 2 * c * getattr(config, "levels", 256))
-    return 3 * batch * size[0] * size[1] * per_position * bytes_per_number
+    return 2 * batch * size[0] * size[1] * per_position * bytes_per_number  # activations and their gradients
+
+
+def weight_count_estimate(config) -> int:
+    """A rough upper estimate of a model's number of weights, from its config alone (nothing is
+    allocated): every layer as two full ``hidden x hidden`` convolutions of its kernel."""
+    hidden = getattr(config, "hidden", 64)
+    kernels = getattr(config, "kernel", 3) ** 2 * getattr(config, "layers", 1) + getattr(config, "kernel_in", 7) ** 2
+    head = getattr(config, "head", 0)
+    out = getattr(config, "in_channels", 1) * getattr(config, "levels", 256)
+    return 2 * hidden * hidden * kernels + (hidden + out) * (head + out)

@@ -33,7 +33,8 @@ from pixelcnn.training.data import TrainStream, load_split, validation_split_nam
 from pixelcnn.training.ema import EMA
 from pixelcnn.training.metrics import Metrics
 from pixelcnn.training.progress import Progress
-from pixelcnn.training.runtime import Processes, StopSignals, pick_device, pick_precision
+from pixelcnn.training.runtime import (Processes, StopSignals, activation_bytes, check_memory, pick_device,
+                                       pick_precision, weight_count_estimate)
 from pixelcnn.training.samples import write_sample_grid
 from pixelcnn.training.schedule import learning_rate
 
@@ -64,7 +65,9 @@ class Trainer:
         self.valid_name = validation_split_name(cfg.data)
         self._check_splits()
         self.stream = TrainStream(train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed)
-        self.model = build_model(self._model_config(train)).to(self.device)
+        model_config = self._model_config(train)
+        self._check_memory(model_config)
+        self.model = build_model(model_config).to(self.device)
         if not resume:
             self._initialize_from_data()
         self.ema = EMA(self.model, t.ema_decay) if t.ema_decay > 0 else None
@@ -100,6 +103,15 @@ class Trainer:
             overrides["num_classes"] = train.num_classes
         overrides.update(cfg.model.overrides)
         return preset_config(cfg.model.name, **overrides)
+
+    def _check_memory(self, model_config) -> None:
+        """Refuse, before allocating anything, a model or batch far too large for the device."""
+        weights = weight_count_estimate(model_config)
+        t = self.cfg.train
+        # fp32 weights, gradients, two Adam moments and the EMA copy, plus one step's activations
+        need = 5 * 4 * weights + activation_bytes(model_config, t.batch_size, model_config.image_size)
+        check_memory(need, f"training this model (up to {weights:,} weights) at batch {t.batch_size}", self.device,
+                     "use a smaller model or train.batch_size")
 
     def _check_splits(self) -> None:
         """Every split the run will use holds images, checked before the first step."""
