@@ -79,7 +79,8 @@ def _summary(run_dir: Path, meta: dict, records) -> str:
     train, test = records.train, records.test
     rows = [("model", f"{meta.get('preset', '?')} ({meta.get('model', {}).get('arch', '?')})"),
             ("data", f"{meta.get('data', {}).get('name', '?')}, {meta.get('data', {}).get('levels', '?')} levels"),
-            ("steps logged", str(train[-1]["step"]) if train else "none yet"),
+            ("last step logged", str(max(r["step"] for r in train + records.valid + test))
+             if train or test else "none yet"),
             ("report written", time.strftime("%Y-%m-%d %H:%M:%S %Z"))]
     if test:
         t = test[-1]
