@@ -74,3 +74,20 @@ def test_arrays_are_scored_whole_or_refused_in_one_line(tmp_path):
     assert len(score_source(model, good).scores) == 5
     with pytest.raises(pixelcnn.DataError, match="wrong.npy: 9x8 pixels"):
         score_source(model, wrong)
+
+
+def test_a_class_conditional_model_needs_labels_or_a_class(tmp_path):
+    model = small_model("gated-pixelcnn", channels=1, levels=4, size=(8, 8), num_classes=3)
+    plain, labelled = tmp_path / "plain.npy", tmp_path / "labelled.npz"
+    images = np.random.default_rng(0).integers(0, 256, (4, 8, 8)).astype(np.uint8)
+    np.save(plain, images)
+    np.savez(labelled, images=images, labels=np.array([0, 1, 2, 1]))
+    with pytest.raises(pixelcnn.DataError, match="class-conditional"):
+        score_source(model, plain)
+    given = score_source(model, plain, label=1)
+    from_file = score_source(model, labelled)
+    assert given.labels.tolist() == [1, 1, 1, 1] and from_file.labels.tolist() == [0, 1, 2, 1]
+    assert torch.equal(given.scores.nats[[1, 3]], from_file.scores.nats[[1, 3]])  # same image, same class
+    assert not torch.equal(given.scores.nats[0], from_file.scores.nats[0])  # the class changes the score
+    with pytest.raises(pixelcnn.ConfigError, match=r"\[0, 3\)"):
+        score_source(model, plain, label=3)

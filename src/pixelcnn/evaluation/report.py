@@ -19,10 +19,13 @@ Not implemented: per-class views, and charts of the learning rate or speed.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import time
 from html import escape
 from pathlib import Path
+
+from PIL import Image
 
 from pixelcnn.errors import PixelCNNError
 from pixelcnn.evaluation import report_figures as figures
@@ -76,7 +79,8 @@ def _summary(run_dir: Path, meta: dict, records) -> str:
     train, test = records.train, records.test
     rows = [("model", f"{meta.get('preset', '?')} ({meta.get('model', {}).get('arch', '?')})"),
             ("data", f"{meta.get('data', {}).get('name', '?')}, {meta.get('data', {}).get('levels', '?')} levels"),
-            ("steps logged", str(train[-1]["step"]) if train else "none yet"),
+            ("last step logged", str(max(r["step"] for r in train + records.valid + test))
+             if train or test else "none yet"),
             ("report written", time.strftime("%Y-%m-%d %H:%M:%S %Z"))]
     if test:
         t = test[-1]
@@ -117,7 +121,10 @@ def _model_parts(run_dir: Path, checkpoint_meta: dict | None) -> list[str]:
         return [f'<h2>{t}</h2><p class="empty">No checkpoint yet.</p>' for t in titles]
     from pixelcnn.training.checkpoint import load
 
-    model = load(run_dir)
+    try:
+        model = load(run_dir)
+    except PixelCNNError as e:  # e.g. a checkpoint of a model this version cannot build
+        return [f'<h2>{t}</h2><p class="note">Not drawn: {escape(str(e))}</p>' for t in titles]
     out = []
     try:
         levels, labels, where = figures.example_images(checkpoint_meta)
@@ -126,9 +133,9 @@ def _model_parts(run_dir: Path, checkpoint_meta: dict | None) -> list[str]:
     if levels is None:
         out += [f'<h2>{t}</h2><p class="note">Not drawn: {escape(problem)}</p>' for t in titles[:2]]
     else:
-        out.append(_part(titles[0], lambda: _one(*figures.completion_grid(model, levels, labels), width=1)))
+        out.append(_part(titles[0], lambda: _figure(*figures.completion_grid(model, levels, labels), width=1)))
         out.append(_part(titles[1], lambda: _many(*figures.likelihood_maps(model, levels, labels), where)))
-    out.append(_part(titles[2], lambda: _one(*figures.receptive_field_picture(model), width=1)))
+    out.append(_part(titles[2], lambda: _figure(*figures.receptive_field_picture(model), width=1)))
     return out
 
 
@@ -140,10 +147,6 @@ def _part(title: str, make) -> str:
     return f"<h2>{escape(title)}</h2>{body}"
 
 
-def _one(png: bytes, caption: str, width: int) -> str:
-    return _figure(png, caption, width)
-
-
 def _many(pngs: list[bytes], caption: str, where: str) -> str:
     items = "".join(_figure(png, "", 1) for png in pngs)
     return f'<p>{escape(caption)} ({escape(where)}).</p><div class="grids">{items}</div>'
@@ -151,9 +154,6 @@ def _many(pngs: list[bytes], caption: str, where: str) -> str:
 
 def _figure(png: bytes, caption: str, width: int) -> str:
     """An embedded PNG shown ``width`` times its size, with a caption."""
-    from PIL import Image
-    import io
-
     w, h = Image.open(io.BytesIO(png)).size
     uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""

@@ -66,7 +66,8 @@ def line_chart(series: list[Series], *, title: str, x_label: str, y_label: str, 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
            f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
-           f'<text x="{width / 2:.1f}" y="17" text-anchor="middle" font-size="14" font-weight="bold">{escape(title)}</text>']
+           f'<text x="{width / 2:.1f}" y="17" text-anchor="middle" font-size="14" font-weight="bold">'
+           f'{escape(title)}</text>']
     for t in x_ticks:
         out.append(f'<line x1="{px(t):.1f}" y1="{top}" x2="{px(t):.1f}" y2="{top + box_h}" stroke="#eee"/>')
         out.append(f'<text x="{px(t):.1f}" y="{top + box_h + 15}" text-anchor="middle" font-size="11">{_fmt(t)}</text>')
@@ -86,7 +87,8 @@ def line_chart(series: list[Series], *, title: str, x_label: str, y_label: str, 
             out += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{s.colour}"/>' for x, y in zip(s.xs, s.ys)]
     for k, s in enumerate(drawn):  # the legend, one line per series under the x label
         y = top + box_h + 48 + 18 * k
-        out.append(f'<line x1="{left}" y1="{y - 4}" x2="{left + 24}" y2="{y - 4}" stroke="{s.colour}" stroke-width="3"/>')
+        out.append(f'<line x1="{left}" y1="{y - 4}" x2="{left + 24}" y2="{y - 4}" stroke="{s.colour}" '
+                   'stroke-width="3"/>')
         out.append(f'<text x="{left + 30}" y="{y}" font-size="12">{escape(s.name)}</text>')
     out.append("</svg>")
     return "\n".join(out)
