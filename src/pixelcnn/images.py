@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from pixelcnn.atomic import atomic_write
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -32,24 +32,10 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, s
     picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
     if scale > 1:
         picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    return _atomic(path, lambda f: picture.save(f, format="PNG"))
+    return atomic_write(path, lambda f: picture.save(f, format="PNG"))
 
 
 def save_npz(path: str | Path, **arrays) -> Path:
     """Write arrays (tensors are converted) to ``.npz`` (atomically)."""
     data = {k: (v.cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in arrays.items()}
-    return _atomic(path, lambda f: np.savez_compressed(f, **data))
-
-
-def _atomic(path: str | Path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda f: np.savez_compressed(f, **data))

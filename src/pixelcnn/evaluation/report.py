@@ -47,7 +47,7 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; }
 
 def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of the run in ``run_dir`` to ``out`` (default ``run_dir/report.html``); return its path."""
-    from pixelcnn.images import _atomic
+    from pixelcnn.atomic import atomic_text
     from pixelcnn.training.checkpoint import read_meta
 
     run_dir = Path(run_dir)
@@ -65,7 +65,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
             f"<title>pixelcnn report: {escape(run_dir.name)}</title><style>{STYLE}</style></head>\n<body>\n"
             + "\n".join(parts) + "\n</body></html>\n")
     path = Path(out) if out is not None else run_dir / "report.html"
-    return _atomic(path, lambda f: f.write(page.encode("utf-8")))
+    return atomic_text(path, page)
 
 
 def _read_config(run_dir: Path) -> dict:
