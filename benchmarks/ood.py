@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from machine import describe
 from pixelcnn.config import resolve
 from pixelcnn.data import load_dataset
 from pixelcnn.evaluation.ood import auroc, complexity_corrected, likelihood_ratio, nll_bits, perturb
@@ -93,16 +93,6 @@ def direction(inside: str, outside: str, args, work: Path) -> dict:
     return result
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default="../shared/data", help="a folder holding MNIST's IDX files (or mnist/)")
@@ -123,7 +113,7 @@ def main() -> None:
         "benchmark": "ood",
         "settings": {"steps": args.steps, "levels": args.levels, "mu": args.mu, "seed": args.seed,
                      "model": MODEL, "train": TRAIN},
-        "cpu": cpu_name(), "cpu_count": os.cpu_count(),
+        "cpu": describe()["cpu"], "cpu_count": os.cpu_count(), "machine": describe(),
         "torch_threads": torch.get_num_threads(),
         "results": results,
         "total_seconds": round(time.monotonic() - start, 1),

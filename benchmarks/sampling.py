@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 
 import torch
 
 import pixelcnn
+from machine import describe
 from pixelcnn.sampling.samplers import ReferenceSteps
 
 CASES = [
@@ -129,7 +129,7 @@ def main() -> None:
         results[label] = r
     print(json.dumps({
         "benchmark": "sampling",
-        "machine": {"cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version()},
+        "machine": describe(),
         "results": results,
         "all_targets_met": all(ok for r in results.values() for ok in r["targets_met"].values()),
     }, indent=2))

@@ -5,7 +5,6 @@ import itertools
 import pytest
 import torch
 
-import pixelcnn
 from helpers import CACHED_PAIRS, PAIRS, block_gradient, small_model, step_blocks
 from test_causality import order_index
 

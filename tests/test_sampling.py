@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import pixelcnn
-from helpers import CACHED_PAIRS, PAIRS, declares_cached, small_model, step_blocks
+from helpers import CACHED_PAIRS, declares_cached, small_model, step_blocks
 from pixelcnn.errors import PixelCNNError
 from pixelcnn.nn import Cache, MaskedConv2d, Step
 

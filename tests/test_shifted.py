@@ -3,7 +3,6 @@ incremental runs against the full layer, and weight normalisation."""
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from pixelcnn.nn import Cache
 from pixelcnn.nn.shifted import Nin, ShiftedConv2d, ShiftedConvTranspose2d

@@ -37,7 +37,7 @@ def example_images(meta: dict, count: int = EXAMPLES):
 def completion_grid(model, levels: torch.Tensor, labels, scale: int = 3) -> tuple[bytes, str]:
     """Each image, its top half, then completions of the bottom half; one row per image."""
     cfg = model.config
-    n, (h, w) = levels.shape[0], cfg.image_size
+    n, h = levels.shape[0], cfg.image_size[0]
     keep = h // 2
     device = next(model.parameters()).device
     known = levels.repeat_interleave(COMPLETIONS, 0).to(device)  # [n * k, C, H, W]
