@@ -1,0 +1,78 @@
+"""Run training jobs in several CPU processes (gloo on 127.0.0.1), for the multi-process tests.
+
+``spawn(world, jobs, out)`` starts ``world`` processes with torchrun's
+environment variables set; each joins one process group and runs the jobs
+in order. A job is a dict: ``{"run": dir, "overrides": [...], "resume": bool}``
+trains (as ``Trainer``), ``{"evaluate": checkpoint, "levels": file, "out": name}``
+scores saved levels with :func:`evaluate_across`. Processes other than rank 0
+fail if they try to write a checkpoint, a config or a sample grid. Each rank
+writes ``out/<name>-rank<r>.json`` with what the test checks afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import torch
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(world: int, jobs: list[dict], out: Path, timeout: float = 120.0) -> None:
+    import torch.multiprocessing as mp
+
+    ctx = mp.spawn(_worker, args=(world, free_port(), jobs, str(out)), nprocs=world, join=False)
+    deadline = time.monotonic() + timeout
+    while not ctx.join(timeout=1):
+        if time.monotonic() > deadline:  # a hang (a collective some rank never reached) fails the test
+            for p in ctx.processes:
+                if p.is_alive():
+                    p.kill()
+            raise TimeoutError(f"the {world} training processes did not finish in {timeout} s")
+
+
+def _worker(rank: int, world: int, port: int, jobs: list[dict], out: str) -> None:
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    import torch.distributed as dist
+
+    from pixelcnn.config import resolve
+    from pixelcnn.training import Trainer
+    from pixelcnn.training import checkpoint as ckpt
+    from pixelcnn.training import distributed
+    from pixelcnn.training import trainer as trainer_module
+
+    if rank > 0:
+        def refuse(*args, **kwargs):
+            raise AssertionError(f"rank {rank} wrote to the run directory")
+
+        ckpt.save_checkpoint = ckpt.write_json = trainer_module.write_sample_grid = refuse
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    procs = distributed.from_environment()
+    for job in jobs:
+        record: dict = {}
+        if "run" in job:
+            trainer = Trainer(resolve(None, job["overrides"]), job["run"], resume=job.get("resume", False), procs=procs)
+            record["rng_at_start"] = torch.get_rng_state().tolist()
+            record["summary"] = trainer.run(stop_on_signals=False)
+            name = Path(job["run"]).name
+        else:
+            model = ckpt.load(job["evaluate"], weights="raw")
+            saved = torch.load(job["levels"])
+            score = distributed.evaluate_across(model, saved["levels"], saved.get("labels"), batch_size=3,
+                                                procs=procs, device=torch.device("cpu"))
+            record["score"] = score.to_dict()
+            record["shard"] = [distributed.shard(saved["levels"].shape[0], procs).start,
+                               distributed.shard(saved["levels"].shape[0], procs).stop]
+            name = job["out"]
+        Path(out, f"{name}-rank{rank}.json").write_text(json.dumps(record))
+    dist.destroy_process_group()
