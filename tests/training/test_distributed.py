@@ -1,12 +1,12 @@
 """Two gloo processes on the CPU train like one process at twice the batch, and runs move between
 one and two processes at a checkpoint.
 
-The runs are made once for the module (one start of 2 processes, about 10 s in all):
+The runs are made once for the module (two starts of 2 processes, about 6 s in all):
 
   one process:    A   batch 16, 6 steps (two epochs of 35 images: 16, 16, 3)
                   C1  batch 16, 2 steps            C2  batch 16, 4 steps
                   E   batch 34, 4 steps (16 + 1 image epochs' tails)
-  two processes:  X   batch 8, 6 steps             ~ A
+  two processes:  X   batch 8, 6 steps             ~ A   (through `pixelcnn train`)
                   Y   C1 resumed at batch 8 to 6   ~ A   (1 -> 2 processes)
                   Z   batch 8, 4 steps             ~ C2
                   F   batch 17, 4 steps            ~ E   (the 1-image tail leaves rank 1 empty)
@@ -72,8 +72,8 @@ def runs(tmp_path_factory):
     torch.save({"levels": test.levels[:7].long()}, root / "levels.pt")  # 7 images: shards of 3 and 4
     out = root / "out"
     out.mkdir()
+    spawn(2, [{"cli": ["train", "--out", str(r["X"]), "--json", *overrides(npz, 8, 6)], "out": "X"}], out)
     spawn(2, [
-        {"run": str(r["X"]), "overrides": overrides(npz, 8, 6)},
         {"run": str(r["Y"]), "overrides": overrides(npz, 8, 6), "resume": True},
         {"run": str(r["Z"]), "overrides": overrides(npz, 8, 4)},
         {"run": str(r["F"]), "overrides": overrides(npz, 17, 4)},
@@ -159,6 +159,13 @@ def test_evaluation_split_across_two_processes_equals_one_process(runs):
     for a, x in zip(valid(runs["A"]), valid(runs["X"]), strict=True):
         assert (a["images"], a["step"]) == (x["images"], x["step"]) == (5, 3)
         assert x["bits_per_dim"] == pytest.approx(a["bits_per_dim"], rel=1e-5)
+
+
+def test_the_cli_trains_on_several_processes_and_only_rank_0_speaks(runs):
+    first, second = (json.loads((runs["out"] / f"X-rank{r}.json").read_text()) for r in range(2))
+    assert first["status"] == second["status"] == 0
+    assert json.loads(first["stdout"])["steps"] == 6 and second["stdout"] == ""
+    assert first["group_left"] and second["group_left"]  # the run joined the process group and left it
 
 
 def test_the_run_records_its_world_size_and_global_batch(runs):

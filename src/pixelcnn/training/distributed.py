@@ -85,6 +85,11 @@ def start(procs: Processes, device: torch.device) -> bool:
 
 
 def stop() -> None:
+    """Leave the process group. Drop every DDP wrapper first: one freed after the group can
+    hang the process as it goes."""
+    import gc
+
+    gc.collect()
     if dist.is_initialized():
         dist.destroy_process_group()
 

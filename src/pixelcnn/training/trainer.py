@@ -223,6 +223,7 @@ class Trainer:
         summary = (self._interrupted(stopped_by, path) if stopped_by
                    else self._finish(reason, time.monotonic() - self._started))
         if self._owns_group:  # only after a run that ended well: a failing process must not wait here
+            self.loss = Loss(self.model)  # the DDP wrapper goes before the group it uses
             distributed.stop()
             self._owns_group = False
         return summary
