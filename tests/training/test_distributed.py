@@ -34,6 +34,10 @@ from pixelcnn.training.data import load_split
 from pixelcnn.training.metrics import read_records
 from pixelcnn.training.runtime import Processes
 
+pytestmark = pytest.mark.skipif(
+    not torch.distributed.is_available() or "fork" not in torch.multiprocessing.get_all_start_methods(),
+    reason="needs torch.distributed (gloo) and fork")
+
 EXTRA = ["train.lr=3e-3", "train.warmup_steps=2", "train.sample_count=0"]
 
 
