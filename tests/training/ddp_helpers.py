@@ -6,7 +6,8 @@ environment variables set, and each runs the jobs in order. A job is a dict:
 leaves the process group itself, as under torchrun, through MASTER_PORT); it
 comes alone, as joining a second group after leaving one sometimes hangs in
 gloo. Other jobs share one process group: ``{"run": dir, "overrides": [...], "resume": bool}`` trains
-(as ``Trainer``), ``{"evaluate": checkpoint, "levels": file, "out": name}``
+(as ``Trainer``; with ``"sigterm": [rank, step]`` that rank alone gets SIGTERM
+during that step), ``{"evaluate": checkpoint, "levels": file, "out": name}``
 scores saved levels with :func:`evaluate_across`. Processes other than rank 0
 fail if they try to write a checkpoint, a config or a sample grid. Each rank
 writes ``out/<name>-rank<r>.json`` with what the test checks afterwards.
@@ -88,7 +89,9 @@ def _worker(rank: int, world: int, port: int, jobs: list[dict], out: str) -> Non
         if "run" in job:
             trainer = Trainer(resolve(None, job["overrides"]), job["run"], resume=job.get("resume", False), procs=procs)
             record["rng_at_start"] = torch.get_rng_state().tolist()
-            record["summary"] = trainer.run(stop_on_signals=False)
+            if job.get("sigterm", [None])[0] == rank:
+                _sigterm_during(trainer, job["sigterm"][1])
+            record["summary"] = trainer.run(stop_on_signals="sigterm" in job)
             name = Path(job["run"]).name
         elif "evaluate" in job:
             model = ckpt.load(job["evaluate"], weights="raw")
@@ -105,3 +108,18 @@ def _worker(rank: int, world: int, port: int, jobs: list[dict], out: str) -> Non
     # leave at once: a forked child sometimes hangs in the destructors of the objects it inherited
     sys.stderr.flush()
     os._exit(0)
+
+
+def _sigterm_during(trainer, step: int) -> None:
+    """Send this process SIGTERM during step ``step`` (counted from 1) of ``trainer``."""
+    import signal
+
+    original = trainer._train_step
+
+    def step_then_signal(batch):
+        out = original(batch)
+        if trainer.step == step - 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return out
+
+    trainer._train_step = step_then_signal

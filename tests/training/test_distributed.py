@@ -10,6 +10,7 @@ The runs are made once for the module (two starts of 2 processes, about 6 s in a
                   Y   C1 resumed at batch 8 to 6   ~ A   (1 -> 2 processes)
                   Z   batch 8, 4 steps             ~ C2
                   F   batch 17, 4 steps            ~ E   (the 1-image tail leaves rank 1 empty)
+                  S   batch 8, SIGTERM to rank 1 alone during step 2
   one process:    Zr  Z resumed at batch 16 to 6   ~ A   (2 -> 1 processes, same global batch)
                   Zs  Z resumed at batch 8 to 7    ~ C2s, C2 resumed at batch 8 to 7
                       (another global batch: both go on from image 16 of epoch 2 in batches of 8)
@@ -81,6 +82,7 @@ def runs(tmp_path_factory):
         {"run": str(r["Y"]), "overrides": overrides(npz, 8, 6), "resume": True},
         {"run": str(r["Z"]), "overrides": overrides(npz, 8, 4)},
         {"run": str(r["F"]), "overrides": overrides(npz, 17, 4)},
+        {"run": str(root / "S"), "overrides": overrides(npz, 8, 100), "sigterm": [1, 2]},
         {"evaluate": str(r["A"]), "levels": str(root / "levels.pt"), "out": "eval"},
     ], out)
     r["Zr"], r["Zs"], r["C2s"] = copy(r["Z"], root / "Zr"), copy(r["Z"], root / "Zs"), copy(r["C2"], root / "C2s")
@@ -130,6 +132,14 @@ def test_resuming_with_another_global_batch_goes_on_from_the_same_image(runs):
     assert_same_run(runs["C2s"], runs["Zs"], 7)
     _, _, state = weights(runs["Zs"])
     assert (state["epoch"], state["position"], state["global_batch"], state["world"]) == (1, 16 + 8 + 8 + 3, 8, 1)
+
+
+def test_a_signal_to_one_process_stops_all_after_the_same_step(runs):
+    summaries = [json.loads((runs["out"] / f"S-rank{r}.json").read_text())["summary"] for r in range(2)]
+    for s in summaries:  # rank 0 got no signal, yet stops with rank 1 (else rank 1 would wait for it forever)
+        assert (s["steps"], s["interrupted"]) == (2, "SIGTERM")
+    state = ckpt.read_state(ckpt.resolve_checkpoint(runs["root"] / "S"))
+    assert (state["step"], state["position"]) == (2, 32)
 
 
 def test_every_process_random_state_is_saved_and_each_restores_its_own(runs):
