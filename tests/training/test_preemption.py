@@ -33,8 +33,8 @@ def test_a_signal_finishes_the_step_checkpoints_and_says_how_to_resume(tmp_path,
     number = getattr(signal, name)
     original = Trainer._train_step
 
-    def step_then_signal(self, x, y):
-        out = original(self, x, y)
+    def step_then_signal(self, batch):
+        out = original(self, batch)
         if self.step == 2:  # during the third step
             os.kill(os.getpid(), number)
         return out

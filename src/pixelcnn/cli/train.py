@@ -22,6 +22,13 @@ EXAMPLES = """
 
   # SIGTERM or Ctrl-C ends the current step, saves a checkpoint and prints how to resume;
   # train.max_minutes counts the training time of every session together
+
+  # 8 GPUs of one node (train.batch_size is per process: a global batch of 8 x 32)
+  torchrun --standalone --nproc_per_node=8 -m pixelcnn.cli.main train --config mnist5k \
+      --out runs/ddp train.batch_size=32
+
+  # resume that run on 4 GPUs with the same global batch (4 x 64)
+  torchrun --standalone --nproc_per_node=4 -m pixelcnn.cli.main train --resume runs/ddp train.batch_size=64
 """
 
 
@@ -37,9 +44,16 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    import logging
+
     from pixelcnn.config import resolve
     from pixelcnn.errors import ConfigError
     from pixelcnn.training import Trainer
+    from pixelcnn.training.distributed import from_environment
+
+    procs = from_environment()  # torchrun's processes; rank 0 of 1 without it
+    if not procs.is_main:  # one log for the run: rank 0's
+        logging.getLogger("pixelcnn").setLevel(logging.WARNING)
 
     if args.resume:
         if args.config or args.out:
@@ -51,18 +65,19 @@ def run(args) -> int:
         run_dir = Path(args.out or f"runs/{cfg.data.name}-{cfg.model.name}")
         if (run_dir / "latest").exists():
             raise ConfigError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose another --out")
-    trainer = Trainer(cfg, run_dir, resume=bool(args.resume))
+    trainer = Trainer(cfg, run_dir, resume=bool(args.resume), procs=procs)
     summary = trainer.run()
-    if args.json:
+    if args.json and procs.is_main:
         print_json(summary)
     if summary.get("interrupted"):
         import signal
         import sys
 
-        print(f"pixelcnn train: {summary['stopped']} after step {summary['steps']}; checkpoint saved in "
-              f"{summary['checkpoint']}; continue with: pixelcnn train --resume {run_dir}", file=sys.stderr)
+        if procs.is_main:
+            print(f"pixelcnn train: {summary['stopped']} after step {summary['steps']}; checkpoint saved in "
+                  f"{summary['checkpoint']}; continue with: pixelcnn train --resume {run_dir}", file=sys.stderr)
         return 128 + int(getattr(signal, summary["interrupted"]))
-    if not args.json:
+    if not args.json and procs.is_main:
         _print_summary(run_dir, summary)
     return 0
 
@@ -85,7 +100,10 @@ def _resumed_config(run_dir: Path, overrides: list[str]):
     saved = read_meta(check_run_dir(run_dir)).get("run")
     if not isinstance(saved, dict):
         raise CheckpointError(f"{run_dir} holds no run config (config.json has no 'run' entry); it cannot be resumed")
-    allowed = {"train.epochs", "train.max_steps", "train.max_minutes", "train.log_every", "train.progress",
+    # train.batch_size may change with the number of processes (it is per process): the epoch goes
+    # on from the first image not yet trained on
+    allowed = {"train.batch_size", "train.epochs", "train.max_steps", "train.max_minutes", "train.log_every",
+               "train.progress",
                "train.checkpoint_every", "train.sample_every_epoch", "train.sample_count", "train.device",
                "train.threads", "train.keep_checkpoints", "train.eval_batch_size", "data.data_dir"}
     for item in overrides:

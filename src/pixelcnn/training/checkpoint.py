@@ -51,6 +51,9 @@ def save_checkpoint(run_dir: Path, meta: dict, weights: dict, ema: dict | None, 
     name = f"step-{state['step']:09d}"
     final = root / name
     if all((final / f).is_file() for f in FILES):  # this step is saved already (runs are deterministic)
+        # but the training time went on (an evaluation, the writing itself): keep it, or a run stopped
+        # by train.max_minutes would resume with time left
+        write_json(final / "state.json", split_tensors(state)[0])
         _write_text(run_dir / "latest", f"checkpoints/{name}\n")
         return final
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}."))

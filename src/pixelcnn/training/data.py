@@ -3,8 +3,8 @@
 Levels are kept as uint8 (L <= 256) and become long tensors batch by batch.
 The order of an epoch is a pure function of ``(seed, epoch)``, and so is the
 dynamic binarisation, so a run stopped after any batch resumes exactly.
-With several processes (``torchrun``), rank ``r`` of ``w`` takes every
-``w``-th image of the epoch's order.
+With several processes (``torchrun``), each takes its share of every global
+batch (see :class:`TrainStream`).
 
 Validation: the set's own ``valid`` split, else one carved from ``train``
 (``data.valid_fraction``, see :mod:`pixelcnn.data.splits`); the test split is
@@ -76,8 +76,32 @@ def validation_split_name(data_cfg) -> str:
     )
 
 
+@dataclass
+class Batch:
+    """One process's part of a global batch: ``levels`` long ``[b, C, H, W]``, ``labels`` long
+    ``[b]`` or None. The first ``real`` images are its share; ``total`` counts the images of
+    the whole global batch (every process's share together). A process whose share is
+    empty (a short last batch of an epoch, fewer images than processes) gets one image of
+    the batch to run with ``real = 0``, so that every process computes the same graph."""
+
+    levels: torch.Tensor
+    labels: torch.Tensor | None
+    real: int
+    total: int
+
+
 class TrainStream:
-    """Batches of the training split in the order of each epoch."""
+    """Batches of the training split in the order of each epoch.
+
+    An epoch is the training images in the order ``_order(epoch)``, a pure
+    function of ``(seed, epoch)``. It is cut into global batches of ``size``
+    images from a position counted in images (the last one may be short); with
+    ``world`` processes, rank ``r`` takes images ``r, r + world, ...`` of each
+    global batch. So the processes' batches at a step together hold exactly the
+    images of one process's batch of the global size, every process takes the
+    same number of batches in an epoch, and a resumed run continues at the
+    first image not yet trained on, whatever its global batch.
+    """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor | None, data_cfg, seed: int):
         if images.shape[0] == 0:
@@ -88,17 +112,21 @@ class TrainStream:
     def __len__(self) -> int:
         return self.images.shape[0]
 
-    def batches_per_epoch(self, batch_size: int, world: int = 1) -> int:
-        per_rank = -(-len(self) // world)
-        return -(-per_rank // batch_size)
+    def batches_per_epoch(self, size: int) -> int:
+        """Global batches of ``size`` images in one epoch (the last may be short)."""
+        return -(-len(self) // size)
 
-    def batch(self, epoch: int, index: int, batch_size: int, rank: int = 0, world: int = 1):
-        """Batch ``index`` of ``epoch`` for this rank: (levels long ``[b, C, H, W]``, labels or None)."""
-        order = self._order(epoch)[rank::world]
-        take = order[index * batch_size : (index + 1) * batch_size]
+    def batch(self, epoch: int, position: int, batch_size: int, rank: int = 0, world: int = 1) -> Batch:
+        """The share of ``rank`` of the global batch of ``batch_size * world`` images that starts at image
+        ``position`` of ``epoch``."""
+        whole = self._order(epoch)[position : position + batch_size * world]  # [n <= batch_size * world]
+        take = whole[rank::world]
+        real = int(take.numel())
+        if real == 0:
+            take = whole[:1]
         levels = self._epoch_levels(epoch)[take].long()
         labels = None if self.labels is None else self.labels[take]
-        return levels, labels
+        return Batch(levels, labels, real, int(whole.numel()))
 
     def _order(self, epoch: int) -> torch.Tensor:
         self._prepare(epoch)

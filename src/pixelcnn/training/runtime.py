@@ -1,8 +1,7 @@
 """Where a run executes: the device, the thread count, and its place among processes.
 
-Single-process training is rank 0 of 1. The data stream, the metrics and the
-checkpoint writer already ask ``rank`` / ``world`` / ``is_main``, so that
-multi-process data-parallel training (``torchrun``) only has to fill them in.
+Single-process training is rank 0 of 1; :mod:`pixelcnn.training.distributed`
+fills in the place of each process that ``torchrun`` starts.
 """
 
 from __future__ import annotations
@@ -39,8 +38,11 @@ def pick_device(name: "str | torch.device" = "auto") -> torch.device:
 
 @dataclass(frozen=True)
 class Processes:
+    """This process's place: ``rank`` of ``world`` processes; ``local_rank`` on its node (its GPU)."""
+
     rank: int = 0
     world: int = 1
+    local_rank: int = 0
 
     @property
     def is_main(self) -> bool:

@@ -11,6 +11,15 @@ run before anything is saved, so the last checkpoint stays the last good one.
 SIGTERM or SIGINT (a scheduler's preemption, Ctrl-C) ends the current step,
 writes a checkpoint and returns; ``train.max_minutes`` counts training time
 summed over every resume, like the step and epoch limits.
+
+Several processes (``torchrun``, see :mod:`pixelcnn.training.distributed`)
+train one model: ``train.batch_size`` is per process, a step takes a global
+batch of ``batch_size * world`` images, and the position in the epoch is
+counted in images. A run resumed with another number of processes (or
+another ``train.batch_size``) continues at the first image of the epoch not
+yet trained on, with the new global batch from there on; with the same
+global batch it continues exactly as an uninterrupted run. Every decision to
+stop is taken by all processes together, and only rank 0 writes.
 """
 
 from __future__ import annotations
@@ -25,12 +34,13 @@ import torch
 from pixelcnn import __version__
 from pixelcnn.config import RunConfig, to_dict
 from pixelcnn.errors import CheckpointError, DataError, PixelCNNError
-from pixelcnn.evaluation import evaluate
 from pixelcnn.models import build_model, config_to_dict, preset_config
 from pixelcnn.nn.weight_norm import initialize_from_data, weight_normed_layers
 from pixelcnn.training import checkpoint as ckpt
-from pixelcnn.training.data import TrainStream, load_split, validation_split_name
+from pixelcnn.training import distributed
+from pixelcnn.training.data import Batch, TrainStream, load_split, validation_split_name
 from pixelcnn.training.ema import EMA
+from pixelcnn.training.loss import Loss, weighted_mean
 from pixelcnn.training.metrics import Metrics
 from pixelcnn.training.progress import Progress
 from pixelcnn.training.runtime import (Processes, StopSignals, activation_bytes, check_memory, pick_device,
@@ -45,10 +55,33 @@ class TrainingError(PixelCNNError):
     """Training cannot go on (a non-finite loss, gradient or weight); the last good checkpoint is intact."""
 
 
-class Trainer:
-    """One run in ``run_dir``: ``Trainer(cfg, run_dir).run()``; ``resume=True`` continues it."""
+def build_parts(model_config, t, device: torch.device, init=None):
+    """The model, its optimiser and its EMA (None when ``t.ema_decay`` is 0), on ``device``.
 
-    def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, procs: Processes = Processes()):
+    ``init``: ``(levels, labels or None)`` of a batch to set weight normalisation's gains and
+    biases from (:func:`~pixelcnn.nn.weight_norm.initialize_from_data`), before the EMA copies
+    the weights; None keeps the weights as built (a resumed run loads its own next).
+    """
+    model = build_model(model_config).to(device)
+    if init is not None and weight_normed_layers(model):
+        levels, labels = init
+        initialize_from_data(model, levels.to(device), None if labels is None else labels.to(device))
+    ema = EMA(model, t.ema_decay) if t.ema_decay > 0 else None
+    opt = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
+    optimizer = opt(model.parameters(), lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
+    return model, optimizer, ema
+
+
+class Trainer:
+    """One run in ``run_dir``: ``Trainer(cfg, run_dir).run()``; ``resume=True`` continues it.
+
+    ``procs``: this process's place among several; by default read from
+    torchrun's environment (rank 0 of 1 without it). The process group is
+    joined here when there are several processes and nobody joined it yet.
+    """
+
+    def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, procs: Processes | None = None):
+        procs = distributed.from_environment() if procs is None else procs
         self.cfg, self.run_dir, self.procs = cfg, Path(run_dir), procs
         t = cfg.train
         if resume:
@@ -56,8 +89,9 @@ class Trainer:
         ckpt.check_writable(self.run_dir)
         if t.threads:
             torch.set_num_threads(t.threads)
-        self.device = pick_device(t.device)
+        self.device = distributed.process_device(pick_device(t.device), procs)
         self.autocast = pick_precision(t.precision, self.device)
+        self._owns_group = distributed.start(procs, self.device)
         torch.manual_seed(t.seed)
         train = load_split(cfg.data, cfg.data.train_split, seed=t.seed)
         self.train_split = train
@@ -67,13 +101,13 @@ class Trainer:
         self.stream = TrainStream(train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed)
         model_config = self._model_config(train)
         self._check_memory(model_config)
-        self.model = build_model(model_config).to(self.device)
-        if not resume:
-            self._initialize_from_data()
-        self.ema = EMA(self.model, t.ema_decay) if t.ema_decay > 0 else None
-        opt = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
-        self.optimizer = opt(self.model.parameters(), lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
-        self.step = self.epoch = self.batch_index = 0
+        self.model, self.optimizer, self.ema = build_parts(
+            model_config, t, self.device, init=None if resume else self._first_images())
+        self.loss = distributed.wrap(Loss(self.model), procs, self.device)  # DDP when several processes
+        if procs.rank > 0:
+            distributed.seed_process(t.seed, procs.rank, 0)
+        # position: images of the epoch already trained on; batch_index: steps taken in the epoch
+        self.step = self.epoch = self.batch_index = self.position = 0
         self.seconds_before = 0.0  # training time of earlier sessions of this run
         self._started: float | None = None
         self.meta = self._meta(train)
@@ -83,15 +117,16 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.write_json(self.run_dir / "config.json", self.meta)
         self.metrics = Metrics(self.run_dir, enabled=procs.is_main, resume_step=self.step if resume else None)
+        if procs.world > 1:
+            log.info("training on %d processes (%s, %s), batch %d per process, global batch %d", procs.world,
+                     self.device.type, distributed.backend(self.device), t.batch_size, t.batch_size * procs.world)
 
     # ----------------------------------------------------------------- setup
-    def _initialize_from_data(self, images: int = 256) -> None:
-        """Weight-normalised layers get their gains and biases from the first ``images``
-        training images of epoch 0 (a pure function of the config, like the data order)."""
-        if not weight_normed_layers(self.model):
-            return
-        x, y = self.stream.batch(0, 0, min(images, len(self.stream)))
-        initialize_from_data(self.model, x.to(self.device), None if y is None else y.to(self.device))
+    def _first_images(self, images: int = 256):
+        """The first ``images`` training images of epoch 0 and their labels (or None): what a
+        fresh run initialises weight normalisation from, the same on every process."""
+        batch = self.stream.batch(0, 0, min(images, len(self.stream)))
+        return batch.levels, batch.labels
 
     def _model_config(self, train):
         cfg = self.cfg
@@ -137,6 +172,8 @@ class Trainer:
                 "class_names": list(train.class_names) if self.cfg.data.conditional else [],
             },
             "run": to_dict(self.cfg),
+            "processes": {"world_size": self.procs.world, "batch_size_per_process": self.cfg.train.batch_size,
+                          "global_batch": self.cfg.train.batch_size * self.procs.world},
         }
 
     def _restore(self) -> None:
@@ -152,15 +189,35 @@ class Trainer:
                 ema_file = path / "ema.safetensors"
                 self.ema.load(ckpt.read_tensors(ema_file) if ema_file.is_file() else self.model.state_dict(),
                               state["ema_updates"])
-            torch.set_rng_state(state["rng"]["torch"])
-            if torch.cuda.is_available() and state["rng"].get("cuda"):
-                torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+            distributed.restore_rng(state["rng"], self.procs, self.cfg.train.seed, state["step"], self.device)
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise CheckpointError(f"{path} holds a training state this run cannot restore "
                                   f"({type(e).__name__}: {e})") from None
         self.step, self.epoch, self.batch_index = state["step"], state["epoch"], state["batch_index"]
+        self.position = self._saved_position(path, meta, state)
         self.seconds_before = float(state.get("train_seconds", 0.0))
-        log.info("resuming %s at step %d (epoch %d, batch %d)", self.run_dir, self.step, self.epoch + 1, self.batch_index)
+        log.info("resuming %s at step %d (epoch %d, image %d of %d)", self.run_dir, self.step, self.epoch + 1,
+                 self.position, len(self.stream))
+        was = state.get("global_batch", meta["run"].get("train", {}).get("batch_size"))
+        now = self.cfg.train.batch_size * self.procs.world
+        if was != now:
+            log.info("the global batch was %s images (%s process(es)) and is now %d (%d x %d): the epoch "
+                     "continues at image %d in batches of %d", was, state.get("world", 1), now,
+                     self.procs.world, self.cfg.train.batch_size, self.position, now)
+
+    def _saved_position(self, path: Path, meta: dict, state: dict) -> int:
+        """Images of the current epoch already trained on (checkpoints before multi-process training
+        saved only the batch index of a single process)."""
+        position = state.get("position")
+        if position is None:
+            batch = meta["run"].get("train", {}).get("batch_size")
+            if type(batch) is not int:
+                raise CheckpointError(f"{path} saves no position in the epoch and no batch size to derive it")
+            position = min(state["batch_index"] * batch, len(self.stream))
+        if type(position) is not int or not 0 <= position <= len(self.stream):
+            raise CheckpointError(f"{path / 'state.json'} is damaged: position {position!r} is not an image of "
+                                  f"an epoch of {len(self.stream)} images; the training split may have changed")
+        return position
 
     # ----------------------------------------------------------------- loop
     def run(self, *, stop_on_signals: bool = True) -> dict:
@@ -171,37 +228,56 @@ class Trainer:
         test score, and ``Trainer(cfg, run_dir, resume=True)`` continues the run.
         """
         t = self.cfg.train
-        per_epoch = self.stream.batches_per_epoch(t.batch_size, self.procs.world)
+        per_epoch = self.stream.batches_per_epoch(t.batch_size * self.procs.world)
         self._started = time.monotonic()
         progress = Progress(self._bar_total(per_epoch), self.step, enabled=t.progress and self.procs.is_main)
         self._seen, self._mark, self._running, self._rate = 0, time.monotonic(), None, None
-        reason = self._limit()  # a resumed run may have nothing left to do
         signals = StopSignals(enabled=stop_on_signals)
         try:
             with signals:
+                reason, stopped_by = self._should_stop(signals)  # a resumed run may have nothing left to do
                 while reason is None:
-                    if self.batch_index >= per_epoch:
+                    if self.position >= len(self.stream):
                         self._end_epoch()
                         self._seen, self._mark = 0, time.monotonic()  # images/s counts training, not evaluation
                     else:
                         self._one_step(progress)
                         if t.checkpoint_every and self.step % t.checkpoint_every == 0:
                             self.save()
-                    reason = self._limit() or (signals.received and f"stopped by {signals.received}")
+                    reason, stopped_by = self._should_stop(signals)
         finally:
             progress.close()
         path = self.save()
-        if signals.received and reason == f"stopped by {signals.received}":
-            return self._interrupted(signals.received, path)
-        return self._finish(reason, time.monotonic() - self._started)
+        summary = (self._interrupted(stopped_by, path) if stopped_by
+                   else self._finish(reason, time.monotonic() - self._started))
+        if self._owns_group:  # only after a run that ended well: a failing process must not wait here
+            self.loss = Loss(self.model)  # the DDP wrapper goes before the group it uses
+            distributed.stop()
+            self._owns_group = False
+        return summary
+
+    def _should_stop(self, signals: StopSignals) -> tuple[str | None, str | None]:
+        """(why the run stops now or None, the signal that stopped it or None), the same on every
+        process: the time limit and the signals may reach the processes at different steps."""
+        limit = self._limit()
+        got = signals.received
+        flags = distributed.any_of([limit is not None] + [got == name for name in StopSignals.SIGNALS],
+                                   self.procs, self.device)
+        if flags[0]:
+            return limit or f"reached train.max_minutes = {self.cfg.train.max_minutes}", None
+        for name, flag in zip(StopSignals.SIGNALS, flags[1:]):
+            if flag:
+                return f"stopped by {name}", name
+        return None, None
 
     def _one_step(self, progress: Progress) -> None:
         t = self.cfg.train
-        x, y = self.stream.batch(self.epoch, self.batch_index, t.batch_size, self.procs.rank, self.procs.world)
-        bpd = self._train_step(x, y)
+        batch = self.stream.batch(self.epoch, self.position, t.batch_size, self.procs.rank, self.procs.world)
+        bpd = self._train_step(batch)
         self.step += 1
         self.batch_index += 1
-        self._seen += x.shape[0]
+        self.position += batch.total
+        self._seen += batch.total  # images/s counts the global batch
         self._running = bpd if self._running is None else 0.95 * self._running + 0.05 * bpd
         if self.step % t.log_every == 0:
             now = time.monotonic()
@@ -221,20 +297,25 @@ class Trainer:
         now = 0.0 if self._started is None else time.monotonic() - self._started
         return self.seconds_before + now
 
-    def _train_step(self, x: torch.Tensor, y) -> float:
+    def _train_step(self, batch: Batch) -> float:
+        """One optimiser step on the global batch that ``batch`` is this process's share of;
+        returns the batch's mean bits per sub-pixel (over every process)."""
         t = self.cfg.train
-        self.model.train()
+        self.loss.train()
         lr = learning_rate(self.step, t)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        x = x.to(self.device)
-        cond = None if y is None else y.to(self.device)
+        x = batch.levels.to(self.device)
+        cond = None if batch.labels is None else batch.labels.to(self.device)
         with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
-            nats = -self.model.log_prob(x, cond).float().mean() / self.model.dims  # nats per sub-pixel
-        if not torch.isfinite(nats):
-            raise self._diverged(f"the loss became {float(nats.detach())}")
+            nats = self.loss(x, cond)  # [b] nats per image; through DDP's forward when wrapped
+        part = weighted_mean(nats, batch.real, batch.total, self.model.dims)
         self.optimizer.zero_grad(set_to_none=True)
-        nats.backward()
+        (part * self.procs.world).backward()  # DDP averages gradients over the processes: the world cancels
+        # the batch's loss, summed over the processes before deciding, so that all stop together
+        mean = distributed.sum_across(part.detach().reshape(1), self.procs, self.device)[0]  # nats per sub-pixel
+        if not math.isfinite(mean):
+            raise self._diverged(f"the loss became {mean}")
         # the norm is wanted even without clipping (an infinite bound clips nothing): a non-finite
         # gradient must stop the run before the optimiser writes it into the weights
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip or math.inf)
@@ -243,7 +324,7 @@ class Trainer:
         self.optimizer.step()
         if self.ema is not None:
             self.ema.update(self.model)
-        return float(nats.detach()) / math.log(2)
+        return mean / math.log(2)
 
     def _diverged(self, what: str) -> TrainingError:
         """The error that stops a run going wrong; nothing after the last checkpoint is saved."""
@@ -266,7 +347,7 @@ class Trainer:
 
     def _end_epoch(self) -> None:
         self.epoch += 1
-        self.batch_index = 0
+        self.batch_index = self.position = 0
         score = self.validate()
         log.info("epoch %d: %s bits/dim %.4f (%s split, %d images)", self.epoch,
                  "EMA" if self.ema else "model", score.bits_per_dim, self.valid_name, score.images)
@@ -286,9 +367,11 @@ class Trainer:
     def _score(self, name: str, kind: str):
         """Score split ``name`` with the evaluation weights and log it as a ``kind`` record."""
         split = self._split(name)
-        score = evaluate(self.eval_model, split.levels, split.labels if self.cfg.data.conditional else None,
-                         batch_size=self.cfg.train.eval_batch_size)
-        epoch = self.epoch + (self.batch_index > 0)  # the epoch of the last step, from 1, as in train records
+        score = distributed.evaluate_across(self.eval_model, split.levels,
+                                            split.labels if self.cfg.data.conditional else None,
+                                            batch_size=self.cfg.train.eval_batch_size, procs=self.procs,
+                                            device=self.device)
+        epoch = self.epoch + (self.position > 0)  # the epoch of the last step, from 1, as in train records
         self.metrics.write(kind, step=self.step, epoch=epoch, split=name, **score.to_dict())
         return score
 
@@ -300,19 +383,25 @@ class Trainer:
         return self._splits[name]
 
     def save(self) -> Path | None:
-        """Checkpoint the run (refusing non-finite weights, so the last checkpoint stays good)."""
+        """Checkpoint the run (refusing non-finite weights, so the last checkpoint stays good).
+
+        Every process calls it (each gives its random state); rank 0 writes and returns the path.
+        """
+        ranks = distributed.gather(distributed.rng_state(self.device), self.procs)  # [world] states
+        self._check_finite_weights()  # the weights are the same on every process: all refuse alike
         if not self.procs.is_main:
             return None
-        self._check_finite_weights()
         state = {
             "train_seconds": self.train_seconds(),
             "step": self.step,
             "epoch": self.epoch,
             "batch_index": self.batch_index,
+            "position": self.position,
+            "world": self.procs.world,
+            "global_batch": self.cfg.train.batch_size * self.procs.world,
             "ema_updates": self.ema.updates if self.ema is not None else 0,
             "optimizer": self.optimizer.state_dict(),
-            "rng": {"torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+            "rng": {"ranks": ranks},
         }
         ema = self.ema.state_dict() if self.ema is not None else None
         path = ckpt.save_checkpoint(self.run_dir, self.meta, self.model.state_dict(), ema, state,
