@@ -29,6 +29,8 @@ def test_train_writes_a_complete_run(run):
     assert (run / "samples" / "final.png").is_file()
     kinds = [json.loads(line)["kind"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert "test" in kinds
+    report = (run / "report.html").read_text()  # written by `pixelcnn train` at the end
+    assert "<svg" in report and "data:image/png;base64," in report
 
 
 def test_eval_scores_every_test_image(run, capsys):

@@ -67,6 +67,10 @@ def run(args) -> int:
             raise ConfigError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose another --out")
     trainer = Trainer(cfg, run_dir, resume=bool(args.resume), procs=procs)
     summary = trainer.run()
+    if procs.is_main and not summary.get("interrupted"):
+        from pixelcnn.evaluation.report import write_report
+
+        summary["report"] = str(write_report(run_dir))
     if args.json and procs.is_main:
         print_json(summary)
     if summary.get("interrupted"):
@@ -126,4 +130,6 @@ def _print_summary(run_dir: Path, summary: dict) -> None:
               f"({test['nats_per_image']:.2f} nats/image over {test['images']} images of the {test['split']} split)")
     if summary.get("samples"):
         print(f"samples: {summary['samples']}")
+    if summary.get("report"):
+        print(f"report: {summary['report']}  (pixelcnn report {run_dir} rewrites it)")
 
