@@ -30,6 +30,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from pixelcnn.atomic import atomic_text
 from pixelcnn.errors import CheckpointError, ConfigError
 from pixelcnn.models import build_model, config_from_dict
 from pixelcnn.training.runtime import pick_device
@@ -278,16 +279,7 @@ def write_json(path: Path, data) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_text(path, text, durable=True)  # flushed to disk before the rename: it may name a checkpoint
 
 
 def _fsync_dir(path: Path) -> None:

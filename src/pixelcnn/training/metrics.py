@@ -14,9 +14,10 @@ resuming never duplicates a record.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
+
+from pixelcnn.atomic import atomic_text
 
 
 class Metrics:
@@ -80,6 +81,4 @@ def _truncate(path: Path, step: int) -> None:
         return isinstance(s, int) and (s < step or (s == step and r.get("kind") != "test"))
 
     kept = [r for r in read_records(path) if keep(r)]
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-    os.replace(tmp, path)
+    atomic_text(path, "".join(json.dumps(r) + "\n" for r in kept))
