@@ -25,6 +25,7 @@ def atomic_write(path: str | Path, write, *, durable: bool = False) -> Path:
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
+        os.chmod(tmp, _mode())  # mkstemp makes 0600; the file gets what an ordinary open would
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -35,3 +36,10 @@ def atomic_write(path: str | Path, write, *, durable: bool = False) -> Path:
 def atomic_text(path: str | Path, text: str, *, durable: bool = False) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     return atomic_write(path, lambda f: f.write(text.encode("utf-8")), durable=durable)
+
+
+def _mode() -> int:
+    """0o666 less the process's umask: the permissions ``open(path, "w")`` would give."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
