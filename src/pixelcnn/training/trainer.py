@@ -58,13 +58,14 @@ class TrainingError(PixelCNNError):
 def build_parts(model_config, t, device: torch.device, init=None):
     """The model, its optimiser and its EMA (None when ``t.ema_decay`` is 0), on ``device``.
 
-    ``init``: ``(levels, labels or None)`` of a batch to set weight normalisation's gains and
-    biases from (:func:`~pixelcnn.nn.weight_norm.initialize_from_data`), before the EMA copies
-    the weights; None keeps the weights as built (a resumed run loads its own next).
+    ``init``: a function returning ``(levels, labels or None)`` of a batch to set weight
+    normalisation's gains and biases from (:func:`~pixelcnn.nn.weight_norm.initialize_from_data`),
+    called only when the model has such layers, before the EMA copies the weights; None keeps
+    the weights as built (a resumed run loads its own next).
     """
     model = build_model(model_config).to(device)
     if init is not None and weight_normed_layers(model):
-        levels, labels = init
+        levels, labels = init()
         initialize_from_data(model, levels.to(device), None if labels is None else labels.to(device))
     ema = EMA(model, t.ema_decay) if t.ema_decay > 0 else None
     opt = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
@@ -102,7 +103,7 @@ class Trainer:
         model_config = self._model_config(train)
         self._check_memory(model_config)
         self.model, self.optimizer, self.ema = build_parts(
-            model_config, t, self.device, init=None if resume else self._first_images())
+            model_config, t, self.device, init=None if resume else self._first_images)
         self.loss = distributed.wrap(Loss(self.model), procs, self.device)  # DDP when several processes
         if procs.rank > 0:
             distributed.seed_process(t.seed, procs.rank, 0)
