@@ -137,6 +137,21 @@ def test_registered_set_checks_batch_size(tmp_path):
         load_dataset("cifar10", "test", data_dir=tmp_path)
 
 
+def test_first_records_file_stands_in_for_a_missing_batch(tmp_path):
+    pixels, labels = records(7, seed=3)
+    write_binary(tmp_path / "test_batch_first7.bin", pixels, labels)
+    write_binary(tmp_path / "test_batch_first3.bin", pixels[:3], labels[:3])
+    data = load_dataset("cifar10", "test", data_dir=tmp_path)
+    assert data.images.shape == (7, 3, 32, 32)  # the largest N
+    assert np.array_equal(data.labels.numpy(), labels)
+    write_binary(tmp_path / "test_batch_first9.bin", pixels, labels)  # names 9 records, holds 7
+    with pytest.raises(DataError, match=r"test_batch_first9.bin: 7 images, expected 9"):
+        load_dataset("cifar10", "test", data_dir=tmp_path)
+    write_binary(tmp_path / "test_batch.bin", pixels, labels)  # a whole batch wins, and is checked
+    with pytest.raises(DataError, match=r"test_batch.bin: 7 images, expected 10000"):
+        load_dataset("cifar10", "test", data_dir=tmp_path)
+
+
 def test_real_cifar_files():
     folder = shared("cifar10")
     images, labels = read_cifar_binary(folder / "test_batch_first1000.bin")
@@ -157,6 +172,7 @@ def test_real_cifar_files():
     assert np.array_equal(images[0].reshape(-1).numpy(), np.frombuffer(first[1:], np.uint8))
     data = load_dataset("cifar10", "train", data_dir=folder, valid_fraction=0)  # the whole batch
     assert data.images.shape == (10000, 3, 32, 32)
+    assert load_dataset("cifar10", "test", data_dir=folder).images.shape == (1000, 3, 32, 32)
     assert data.labels[:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]
     assert torch.bincount(data.labels, minlength=10).min() > 900
     assert (

@@ -31,6 +31,7 @@ import importlib
 import logging
 import os
 import pickle
+import re
 import shutil
 import tarfile
 import tempfile
@@ -111,10 +112,14 @@ def load_cifar10(split: str, data_dir: str | Path | None = None, download: bool 
         )
     parts = [read_cifar_file(p) for p in paths]
     for path, (images, _) in zip(paths, parts, strict=True):
-        if len(images) != BATCH_SIZE:
+        expected = _declared_records(path) or BATCH_SIZE
+        if len(images) != expected:
             raise DataError(
-                f"{path}: {len(images)} images, expected {BATCH_SIZE} in a CIFAR-10 batch"
+                f"{path}: {len(images)} images, expected {expected} in "
+                + ("a CIFAR-10 batch" if expected == BATCH_SIZE else "a file named for its first records")
             )
+        if expected != BATCH_SIZE:
+            log.warning("%s %s: using the first %d images of a batch (%s)", NAME, split, expected, path.name)
     images = torch.cat([images for images, _ in parts])
     labels = torch.cat([labels for _, labels in parts])
     return Dataset(images, labels, NUM_CLASSES, NAME, split, CLASS_NAMES)
@@ -171,15 +176,33 @@ def _copy_member(tar: tarfile.TarFile, member: str, target: Path, archive: Path)
 
 
 def find_cifar_batches(dirs: list[Path], split: str) -> list[Path]:
-    """Batch files of ``split`` in the first folder (or known sub-folder) holding any."""
+    """Batch files of ``split`` in the first folder (or known sub-folder) holding any.
+
+    Where a whole batch is absent, a file ``<batch>_first<N>.bin`` (the first N
+    records of that batch, the largest N found) stands in for it.
+    """
     for folder in (d / sub for d in dirs for sub in SUBFOLDERS):
         found = []
         for stem in SPLIT_STEMS[split]:
-            candidates = (folder / f"{stem}.bin", folder / stem)
+            candidates = [folder / f"{stem}.bin", folder / stem, *_first_records_files(folder, stem)]
             found += [p for p in candidates if p.is_file()][:1]
         if found:
             return found
     return []
+
+
+def _first_records_files(folder: Path, stem: str) -> list[Path]:
+    """``<stem>_first<N>.bin`` files of ``folder``, largest N first."""
+    if not folder.is_dir():
+        return []
+    files = [p for p in folder.glob(f"{stem}_first*.bin") if _declared_records(p) is not None]
+    return sorted(files, key=_declared_records, reverse=True)
+
+
+def _declared_records(path: Path) -> int | None:
+    """N of a ``<batch>_first<N>.bin`` file name, else None."""
+    match = re.fullmatch(r".+_first([1-9][0-9]*)\.bin", path.name)
+    return int(match.group(1)) if match else None
 
 
 def read_cifar_binary(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
