@@ -102,3 +102,14 @@ def test_a_declared_range_is_also_checked_when_a_section_is_built_directly():
     assert TrainSection(betas=[0.5, 0.6]).betas == (0.5, 0.6)  # normalised like a file's value
     with pytest.raises(ConfigError, match=r"train.betas must be in \[0, 1\), got \[0.5, 1.0\]"):
         TrainSection(betas=(0.5, 1.0))
+
+
+@pytest.mark.parametrize("name", ["mnist5k", "cifar10-pp"])
+def test_bundled_configs_resolve_and_build(name):
+    from importlib import resources
+
+    from pixelcnn.models import create_model
+
+    cfg = resolve(str(resources.files("pixelcnn") / "configs" / f"{name}.yaml"), [])
+    model = create_model(cfg.model.name, **cfg.model.overrides)
+    assert cfg.train.max_steps > 0 and sum(p.numel() for p in model.parameters()) > 0
