@@ -12,6 +12,7 @@ import torch
 from safetensors.torch import load_file
 from training_helpers import tiny_overrides
 
+from pixelcnn.cli.main import main
 from pixelcnn.config import resolve
 from pixelcnn.data.source import MappedArray
 from pixelcnn.evaluation import evaluate
@@ -37,7 +38,7 @@ def run_overrides(path, *extra):
                           *extra)
 
 
-def test_a_memory_mapped_npy_trains_as_the_same_images_in_memory_reading_only_its_batches(tmp_path, monkeypatch):
+def test_a_memory_mapped_npy_trains_as_the_same_images_in_memory_reading_only_its_batches(tmp_path, monkeypatch, capsys):
     images = rgb64(tmp_path / "big.npy", 300)
     np.savez(tmp_path / "same.npz", images=images)  # one array: split 90/10 like the .npy, but read whole
     split = load_split(resolve(None, run_overrides(tmp_path / "big.npy")).data, "train")
@@ -54,6 +55,14 @@ def test_a_memory_mapped_npy_trains_as_the_same_images_in_memory_reading_only_it
                      for r in ("mapped", "whole"))
     assert mapped.keys() == whole.keys()
     assert all(torch.equal(mapped[k], whole[k]) for k in mapped)
+    read.clear()
+    scores = []
+    for run, name in (("mapped", "big.npy"), ("whole", "same.npz")):  # pixelcnn eval, batch by batch
+        assert main(["eval", "--checkpoint", str(tmp_path / run), "--data", str(tmp_path / name), "--split", "test",
+                     "--batch-size", "10", "--json"]) == 0
+        scores.append(json.loads(capsys.readouterr().out))
+    assert scores[0]["images"] == 30 and scores[0]["bits_per_dim"] == scores[1]["bits_per_dim"]
+    assert read == [10, 10, 10]
 
 
 @pytest.mark.parametrize("world", [1, 2])

@@ -23,6 +23,7 @@ caching decoded images of a folder between epochs.
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -103,6 +104,11 @@ class MappedArray:
             raise DataError(f"{self.path}: cannot read the array ({detail})") from None
         if not isinstance(array, np.ndarray):
             raise DataError(f"{self.path}: holds a .npz archive, not one array; rename it to .npz")
+        view = getattr(array, "_mmap", None)  # numpy keeps the mmap.mmap of a memmap here
+        if view is not None and hasattr(mmap, "MADV_RANDOM"):
+            # batches come in random order: read-ahead around each row would read (and cache) 4x
+            # more than the rows asked for, evicting pages that are still wanted when the file > RAM
+            view.madvise(mmap.MADV_RANDOM)
         return array
 
     @property
