@@ -2,6 +2,9 @@
 folder read whole; a file that does not decode stops training with one line naming it."""
 
 import multiprocessing
+import os
+import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -82,3 +85,25 @@ def test_a_file_that_does_not_decode_stops_training_with_one_line_naming_it(fold
         batches(stream, 1, 4)
     assert str(bad) in str(e.value) and "\n" not in str(e.value)
     stream.close()
+
+
+def test_a_sigterm_to_every_process_of_the_job_still_finishes_the_step_and_checkpoints(folder, tmp_path, monkeypatch):
+    """A scheduler signals the workers too; the run stops as without workers (see test_preemption)."""
+    original = Trainer._train_step
+
+    def step_then_signal(self, batch):
+        out = original(self, batch)
+        if self.step == 2:  # during the third step, with the workers reading ahead
+            workers = multiprocessing.active_children()
+            assert len(workers) >= 2
+            # from another process, as a scheduler's (a worker signalled by its parent exits quietly)
+            subprocess.run(["kill", "-TERM", *(str(p.pid) for p in workers), str(os.getpid())], check=True)
+            time.sleep(0.5)  # time for the workers to die, were they to
+        return out
+
+    monkeypatch.setattr(Trainer, "_train_step", step_then_signal)
+    cfg = resolve(None, tiny_overrides(folder, "data.workers=2", "model.hidden=12", "train.batch_size=4",
+                                       "train.max_steps=100", "train.sample_count=0"))
+    summary = Trainer(cfg, tmp_path / "run").run()
+    assert summary["interrupted"] == "SIGTERM" and summary["steps"] == 3
+    assert ckpt.read_state(ckpt.resolve_checkpoint(tmp_path / "run"))["step"] == 3

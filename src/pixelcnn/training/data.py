@@ -28,6 +28,10 @@ reads in the calling process).
 
 from __future__ import annotations
 
+import atexit
+import copy
+import signal
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,8 +95,7 @@ class Levels:
     def rows(self, part: slice) -> "Levels":
         """Rows ``part`` (a slice with step 1) of this window, not read yet."""
         start, stop, _ = part.indices(len(self))
-        window = Levels.__new__(Levels)
-        window.__dict__.update(self.__dict__)
+        window = copy.copy(self)  # shares the quantised split, if in memory
         window._start, window._stop = self._start + start, self._start + max(start, stop)
         return window
 
@@ -286,13 +289,36 @@ def _calls_from(stream: TrainStream, key: tuple):
         key = stream._after(key)
 
 
+_READING_AHEAD: weakref.WeakSet = weakref.WeakSet()  # streams whose workers may still run
+
+
+def _close_all() -> None:
+    """At exit, before multiprocessing's own handler (which would SIGTERM the workers, and they
+    ignore it): stop every stream's workers the ordinary way."""
+    for stream in list(_READING_AHEAD):
+        stream.close()
+
+
 def _read_ahead(stream: TrainStream, key: tuple):
     """The results of the calls from ``key`` on, read ahead by ``stream.workers`` processes."""
+    if not _READING_AHEAD:
+        atexit.unregister(_close_all)
+        atexit.register(_close_all)  # registered after multiprocessing's handler, so it runs first
+    _READING_AHEAD.add(stream)
     loader = torch.utils.data.DataLoader(
         _Calls(stream), batch_size=None, sampler=_calls_from(stream, key), num_workers=stream.workers,
-        collate_fn=_as_is, generator=torch.Generator().manual_seed(stream.seed))  # no draw from global state
+        collate_fn=_as_is, worker_init_fn=_ignore_stop_signals,
+        generator=torch.Generator().manual_seed(stream.seed))  # no draw from global state
     return iter(loader)
 
 
 def _as_is(item):
     return item
+
+
+def _ignore_stop_signals(worker: int) -> None:
+    """A scheduler's SIGTERM or a Ctrl-C reaches every process of the job: the training process
+    finishes its step and checkpoints, then stops its workers. A worker that died of the signal
+    first would instead end training with DataLoader's "worker exited unexpectedly"."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
