@@ -214,7 +214,7 @@ class TrainStream:
         self._next = self._after(key)
         levels, labels, real, total = got
         if self.pin:
-            levels = levels.pin_memory()
+            levels, labels = levels.pin_memory(), None if labels is None else labels.pin_memory()
         return Batch(levels, labels, real, total)
 
     def read(self, epoch: int, position: int, batch_size: int, rank: int, world: int) -> tuple:
