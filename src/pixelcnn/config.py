@@ -61,6 +61,9 @@ class DataSection:
     ``binarize`` is one of none, threshold, static, dynamic (for levels = 2).
     ``image_size`` ``[H, W]`` centre-crops and resizes every image, ``channels``
     converts to 1 (gray) or 3 (RGB); 0 keeps what the set has.
+    ``workers``: DataLoader processes reading training batches ahead, for data
+    read on demand (a memory-mapped ``.npy`` file, a folder of images); 0 reads
+    them in the training process. The batches are the same either way.
     """
 
     name: str = "mnist5k"
@@ -75,6 +78,7 @@ class DataSection:
     binarize: str = setting("none", one_of(*BINARIZE))
     download: bool = True
     conditional: bool = False
+    workers: int = setting(0, at_least(0, "0: read in the training process"))
 
     def __post_init__(self):
         check_fields(self, "data")

@@ -10,6 +10,8 @@ value ``v`` to 1 with probability ``v / 255``.
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
 from pixelcnn.errors import ConfigError
@@ -51,20 +53,40 @@ def to_uint8(levels_: torch.Tensor, levels: int, how: str = "centre") -> torch.T
     return values.clamp(0, 255).to(torch.uint8)
 
 
-def binarize(images: torch.Tensor, method: str, *, seed: int = 0, epoch: int = 0) -> torch.Tensor:
+def binarize(images: torch.Tensor, method: str, *, seed: int = 0, epoch: int = 0,
+             index: torch.Tensor | None = None) -> torch.Tensor:
     """uint8 images -> uint8 images of 0 and 255 (so that 2 levels read them as 0 and 1).
 
     ``method``: "threshold" (``v >= 128``), "static" (a draw fixed by ``seed``)
     or "dynamic" (a draw fixed by ``seed`` and ``epoch``, new each epoch).
     The draw depends only on the seed, the epoch and the whole array, never on
     global random state, so a resumed run sees the same data.
+
+    ``index``: long ``[N]``, the images' places in their split, for a split read
+    batch by batch (:mod:`pixelcnn.data.source`): each image then gets its own
+    draw, fixed by ``(seed, epoch, its place)``, whatever batch it comes in.
+    This draw differs from the whole-array draw of the same images.
     """
     if method == "threshold":
         bits = images >= 128
     elif method in ("static", "dynamic"):
-        g = torch.Generator().manual_seed(seed * 1_000_003 + (epoch if method == "dynamic" else 0))
-        u = torch.rand(images.shape, generator=g)
+        e = epoch if method == "dynamic" else 0
+        if index is None:
+            g = torch.Generator().manual_seed(seed * 1_000_003 + e)
+            u = torch.rand(images.shape, generator=g)
+        else:
+            u = torch.empty(images.shape)
+            for k, i in enumerate(index.tolist()):
+                g = torch.Generator().manual_seed(_image_seed(seed, e, i))
+                u[k] = torch.rand(images.shape[1:], generator=g)
         bits = u * 255.0 < images.float()
     else:
         raise ConfigError(f"binarize must be one of {BINARIZE[1:]}, got {method!r}")
     return bits.to(torch.uint8) * 255
+
+
+def _image_seed(seed: int, epoch: int, place: int) -> int:
+    """A generator seed for one image's draw; distinct (seed, epoch, place) never share one
+    in practice (SHA-256, not arithmetic that wraps between epochs of large sets)."""
+    digest = hashlib.sha256(f"binarize/{seed}/{epoch}/{place}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1

@@ -73,6 +73,7 @@ def _source_levels(model, args):
     import torch
 
     from pixelcnn.data.images import read_image
+    from pixelcnn.data.source import read_rows
     from pixelcnn.errors import DataError
     from pixelcnn.training.data import load_split, quantise
 
@@ -84,7 +85,7 @@ def _source_levels(model, args):
         images = load_split(data, args.split).images
         if not 0 <= args.index < len(images):
             raise DataError(f"--index {args.index} is outside the {len(images)} images of {data.name} {args.split}")
-        pixels = images[args.index : args.index + 1]
+        pixels = read_rows(images, [args.index])  # [1, C, H, W]
         if tuple(pixels.shape[1:]) != (cfg.in_channels, *cfg.image_size):
             raise DataError(f"{data.name} images are {tuple(pixels.shape[1:])}, the model's are "
                             f"{(cfg.in_channels, *cfg.image_size)}")

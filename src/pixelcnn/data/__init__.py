@@ -2,7 +2,9 @@
 
 Registered sets: ``mnist5k`` (default, shipped in the package), ``mnist``,
 ``fashion-mnist``, ``binarized-mnist``, ``cifar10``; any folder of images or
-``.npy`` / ``.npz`` file can be named by its path. Every bad input raises
+``.npy`` / ``.npz`` file can be named by its path. ``load_dataset(..., lazy=True)``
+opens a split to be read on demand instead (a ``.npy`` memory-mapped, a
+folder decoded file by file; :mod:`pixelcnn.data.source`). Every bad input raises
 :class:`pixelcnn.errors.DataError` with one line naming the file and the fault.
 """
 

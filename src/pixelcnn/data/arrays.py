@@ -13,6 +13,9 @@ An ``.npz`` holds either
   optional labels ``train_labels``, ``valid_labels``, ``test_labels``.
 
 Labels are non-negative integers ``[N]``.
+
+Read lazily (``load_dataset(..., lazy=True)``, as training does), a ``.npy``
+file is memory-mapped instead (:class:`pixelcnn.data.source.MappedArray`).
 """
 
 from __future__ import annotations
@@ -91,24 +94,32 @@ def npz_num_classes(path: Path) -> int:
     return max(tops, default=-1) + 1
 
 
+def array_layout(shape: tuple, dtype: np.dtype, where: str) -> str:
+    """How a uint8 array of ``shape`` holds images: "nhw", "nhwc" or "nchw" (else DataError)."""
+    if dtype != np.uint8:
+        raise DataError(f"{where}: dtype {dtype}, expected uint8 (values 0..255)")
+    if len(shape) == 3:
+        return "nhw"
+    if len(shape) != 4:
+        raise DataError(f"{where}: shape {list(shape)}, expected [N, H, W], [N, H, W, C] or [N, C, H, W]")
+    last, second = shape[3] in (1, 3), shape[1] in (1, 3)
+    if last and second:
+        raise DataError(f"{where}: shape {list(shape)} is ambiguous: channels first or last?")
+    if last:
+        return "nhwc"
+    if second:
+        return "nchw"
+    raise DataError(f"{where}: shape {list(shape)}: expected 1 or 3 channels, first or last")
+
+
 def to_nchw(array: np.ndarray, where: str) -> torch.Tensor:
     """uint8 array ``[N, H, W]``, ``[N, H, W, C]`` or ``[N, C, H, W]`` → tensor ``[N, C, H, W]``."""
-    if array.dtype != np.uint8:
-        raise DataError(f"{where}: dtype {array.dtype}, expected uint8 (values 0..255)")
-    if array.ndim == 3:
+    layout = array_layout(array.shape, array.dtype, where)
+    if layout == "nhw":
         return torch.from_numpy(np.ascontiguousarray(array[:, None]))
-    if array.ndim != 4:
-        raise DataError(
-            f"{where}: shape {list(array.shape)}, expected [N, H, W], [N, H, W, C] or [N, C, H, W]"
-        )
-    last, second = array.shape[3] in (1, 3), array.shape[1] in (1, 3)
-    if last and second:
-        raise DataError(f"{where}: shape {list(array.shape)} is ambiguous: channels first or last?")
-    if last:
+    if layout == "nhwc":
         return torch.from_numpy(np.ascontiguousarray(array.transpose(0, 3, 1, 2)))
-    if second:
-        return torch.from_numpy(np.ascontiguousarray(array))
-    raise DataError(f"{where}: shape {list(array.shape)}: expected 1 or 3 channels, first or last")
+    return torch.from_numpy(np.ascontiguousarray(array))
 
 
 def check_labels(labels: np.ndarray, n: int, where: str) -> torch.Tensor:

@@ -1,9 +1,12 @@
-"""The in-memory data set every loader returns.
+"""The data set every loader returns: images in memory, or a source read on demand.
 
 Images are always ``uint8`` in ``[N, C, H, W]`` with values 0..255, whatever
 the file format; a binary set (binarized MNIST) stores 0 and 255, so that
 quantising to ``L`` levels by ``level = v * L // 256`` gives 0 and 1 for
 ``L = 2``. Labels are ``int64`` in ``[0, num_classes)``, or ``None``.
+``images`` is a tensor, or, for a split loaded with ``lazy=True``, an
+:class:`pixelcnn.data.source.Images` source of the same shape whose rows are
+read when asked for (labels are always in memory).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from pixelcnn.errors import DataError
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Images and optional class labels of one split, held in memory.
+    """Images and optional class labels of one split.
 
     Attributes:
-        images: uint8 tensor ``[N, C, H, W]``, values 0..255.
+        images: uint8 tensor ``[N, C, H, W]``, values 0..255, or an
+            :class:`~pixelcnn.data.source.Images` source of that shape.
         labels: int64 tensor ``[N]`` in ``[0, num_classes)``, or None.
         num_classes: number of classes; 0 when there are no labels.
         name: registered name, or the path the data came from.
@@ -62,6 +66,10 @@ class Dataset:
 
 
 def _check_images(images: object, where: str) -> None:
+    if hasattr(images, "read") and hasattr(images, "shape"):  # a source: uint8 by construction
+        if len(images.shape) != 4 or min(images.shape[1:]) < 1 or images.shape[0] == 0:
+            raise DataError(f"{where}: images have shape {list(images.shape)}, expected [N, C, H, W], N > 0")
+        return
     if not isinstance(images, torch.Tensor):
         raise DataError(f"{where}: images must be a torch.Tensor, got {type(images).__name__}")
     if images.dtype != torch.uint8:

@@ -9,6 +9,11 @@ Labels: when the folder holds only sub-folders (no image directly in it),
 each sub-folder is a class and the classes are the sorted sub-folder names;
 otherwise there are no labels.
 
+Read lazily (:func:`open_image_folder`, as training does), only each file's
+header is read up front (its mode and size, for the checks above); the pixels
+are decoded when a batch needs them. A file whose header reads but whose
+pixels do not decode then stops training with one line naming it.
+
 Not implemented: 16-bit and floating-point images (modes I, I;16, F), and
 animated images beyond their first frame.
 """
@@ -21,6 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from pixelcnn.data.source import ImageFiles
 from pixelcnn.data.transform import check_size, fit_image
 from pixelcnn.errors import DataError
 
@@ -60,13 +66,7 @@ def read_image_folder(
     Returns:
         images: uint8 ``[N, C, H, W]``; labels: int64 ``[N]`` or None; class names.
     """
-    files, labels, classes = list_images(folder)
-    if not files:
-        raise DataError(f"{folder}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    if image_size is not None:
-        check_size(image_size)
-    if channels not in (None, 1, 3):
-        raise DataError(f"channels must be 1 (gray), 3 (RGB) or None, got {channels}")
+    files, labels, classes = _listed(folder, channels, image_size)
     arrays, all_gray = [], True
     for path in files:
         array, gray = read_image(path, channels, image_size)
@@ -78,6 +78,49 @@ def read_image_folder(
         images = np.ascontiguousarray(images[:, :1])
     label_tensor = None if labels is None else torch.tensor(labels, dtype=torch.int64)
     return torch.from_numpy(images), label_tensor, classes
+
+
+def open_image_folder(
+    folder: str | Path, *, channels: int | None = None, image_size: tuple[int, int] | None = None
+) -> tuple[ImageFiles, torch.Tensor | None, tuple[str, ...]]:
+    """:func:`read_image_folder` without decoding: images as an :class:`ImageFiles` source
+    (each file decoded when read), the same values as reading the folder whole."""
+    files, labels, classes = _listed(folder, channels, image_size)
+    sizes, all_gray = [], True
+    for path in files:
+        mode, size = _header(path)
+        if image_size is None:
+            _check_same_size_hw(size, sizes[0] if sizes else size, path, files[0])
+        sizes.append(size)
+        all_gray &= mode in GRAY_MODES
+    c = channels or (1 if all_gray else 3)
+    h, w = image_size or sizes[0]
+    label_tensor = None if labels is None else torch.tensor(labels, dtype=torch.int64)
+    return ImageFiles(files, (len(files), c, h, w), channels, image_size), label_tensor, classes
+
+
+def _listed(folder, channels, image_size):
+    """The files, labels and classes of a folder, after checking the options."""
+    files, labels, classes = list_images(folder)
+    if not files:
+        raise DataError(f"{folder}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    if image_size is not None:
+        check_size(image_size)
+    if channels not in (None, 1, 3):
+        raise DataError(f"channels must be 1 (gray), 3 (RGB) or None, got {channels}")
+    return files, labels, classes
+
+
+def _header(path: Path) -> tuple[str, tuple[int, int]]:
+    """Mode and ``(H, W)`` of an image file, read from its header only."""
+    try:
+        with Image.open(path) as image:
+            mode, (width, height) = image.mode, image.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise DataError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
+    if mode.startswith("I") or mode == "F":
+        raise DataError(f"{path}: image mode {mode} (16-bit or float) is not supported; save it as 8-bit")
+    return mode, (height, width)
 
 
 def read_image(
@@ -106,8 +149,12 @@ def read_image(
 
 
 def _check_same_size(array: np.ndarray, first: np.ndarray, path: Path, first_path: Path) -> None:
-    if array.shape[1:] != first.shape[1:]:
-        (h, w), (h0, w0) = array.shape[1:], first.shape[1:]
+    _check_same_size_hw(array.shape[1:], first.shape[1:], path, first_path)
+
+
+def _check_same_size_hw(size: tuple, first: tuple, path: Path, first_path: Path) -> None:
+    if tuple(size) != tuple(first):
+        (h, w), (h0, w0) = size, first
         raise DataError(
             f"{path}: image is {h}x{w} (HxW) but {first_path.name} is {h0}x{w0}; "
             "pass image_size to centre-crop and resize all images"

@@ -8,7 +8,10 @@ never overlap. An ``.npz`` with arrays ``train`` / ``valid`` / ``test`` offers
 exactly those splits. For folders already split on disk (``root/train``,
 ``root/test``), name each sub-folder and ask for split ``"all"``.
 
-Formats: :mod:`pixelcnn.data.images` and :mod:`pixelcnn.data.arrays`.
+Formats: :mod:`pixelcnn.data.images` and :mod:`pixelcnn.data.arrays`. With
+``lazy=True`` a ``.npy`` file is memory-mapped and a folder's files are
+decoded when read (:mod:`pixelcnn.data.source`); the hold-out is then a set of
+indices into them. An ``.npz`` file is always read whole.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import torch
 
 from pixelcnn.data.arrays import ARRAY_SUFFIXES, array_file_splits, npz_num_classes, read_array_file
 from pixelcnn.data.dataset import Dataset
-from pixelcnn.data.images import read_image_folder
+from pixelcnn.data.images import open_image_folder, read_image_folder
+from pixelcnn.data.source import Images, MappedArray, take
 from pixelcnn.data.splits import HOLDOUT_SPLITS, holdout_indices
 from pixelcnn.errors import DataError
 
@@ -42,18 +46,24 @@ def load_path_dataset(
     *,
     channels: int | None = None,
     image_size: tuple[int, int] | None = None,
+    lazy: bool = False,
 ) -> Dataset:
     """Split ``split`` of the folder or array file at ``path``.
 
     ``channels`` and ``image_size`` are applied while reading a folder (whose
     images may differ in size); for arrays, :func:`load_dataset` applies them.
+    ``lazy``: a folder or ``.npy`` file gives an :class:`~pixelcnn.data.source.Images`
+    source, not a tensor.
     """
     path = Path(path).expanduser()
     splits = path_splits(path)
     if split not in splits:
         raise DataError(f"{path}: no split '{split}'; choose from {', '.join(splits)}")
     if path.is_dir():
-        images, labels, classes = read_image_folder(path, channels=channels, image_size=image_size)
+        read = open_image_folder if lazy else read_image_folder
+        images, labels, classes = read(path, channels=channels, image_size=image_size)
+    elif lazy and path.suffix == ".npy":
+        images, labels, classes = MappedArray(path), None, ()
     elif splits == list(HOLDOUT_SPLITS):
         (images, labels), classes = read_array_file(path), ()
     else:  # an .npz with one array per split
@@ -64,7 +74,7 @@ def load_path_dataset(
 
 
 def _holdout(
-    images: torch.Tensor,
+    images: torch.Tensor | Images,
     labels: torch.Tensor | None,
     classes: tuple[str, ...],
     name: str,
@@ -81,4 +91,4 @@ def _holdout(
             "use split 'all'"
         )
     part_labels = None if labels is None else labels[index]
-    return Dataset(images[index], part_labels, num_classes, name, split, classes)
+    return Dataset(take(images, index), part_labels, num_classes, name, split, classes)

@@ -21,10 +21,13 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
+import torch
+
 from pixelcnn.data import cifar, mnist, mnist5k
 from pixelcnn.data.dataset import Dataset
 from pixelcnn.data.download import DEFAULT_TIMEOUT
 from pixelcnn.data.local import is_data_path, load_path_dataset, path_splits
+from pixelcnn.data.source import Converted, InMemory
 from pixelcnn.data.splits import VALID_FRACTION, split_off_valid
 from pixelcnn.data.transform import check_size, resize_images, to_channels
 from pixelcnn.errors import DataError
@@ -107,8 +110,9 @@ def load_dataset(
     image_size: tuple[int, int] | None = None,
     channels: int | None = None,
     valid_fraction: float = VALID_FRACTION,
+    lazy: bool = False,
 ) -> Dataset:
-    """Load one split of a data set into memory.
+    """Load one split of a data set into memory, or open it to be read on demand (``lazy``).
 
     Args:
         name: a registered name (:func:`dataset_names`) or the path of a
@@ -122,6 +126,11 @@ def load_dataset(
         channels: 1 (gray) or 3 (RGB); None keeps the set's own.
         valid_fraction: share of every class of ``train`` carved off as
             ``valid`` in sets without a validation split; 0 for none.
+        lazy: give ``images`` as an :class:`~pixelcnn.data.source.Images`
+            source: a ``.npy`` file memory-mapped, a folder's files decoded
+            when read, hold-outs and carves as indices, conversions applied
+            batch by batch; other sets are read whole and wrapped in
+            :class:`~pixelcnn.data.source.InMemory`.
 
     Returns:
         a :class:`Dataset`: uint8 images ``[N, C, H, W]`` in 0..255.
@@ -144,11 +153,14 @@ def load_dataset(
         spec = _REGISTRY[name]
         dataset, binary = spec.load(read, data_dir, download), spec.binary
     else:
-        dataset = load_path_dataset(name, read, channels=channels, image_size=image_size)
+        dataset = load_path_dataset(name, read, channels=channels, image_size=image_size, lazy=lazy)
         binary = False
     if carve:
         dataset = split_off_valid(dataset, split, valid_fraction)
-    return adapt(dataset, image_size=image_size, channels=channels, binary=binary)
+    dataset = adapt(dataset, image_size=image_size, channels=channels, binary=binary)
+    if lazy and isinstance(dataset.images, torch.Tensor):
+        dataset = dataclasses.replace(dataset, images=InMemory(dataset.images))
+    return dataset
 
 
 def download_dataset(
@@ -172,8 +184,17 @@ def adapt(
     channels: int | None = None,
     binary: bool = False,
 ) -> Dataset:
-    """``dataset`` with its images converted to ``channels`` and resized to ``image_size``."""
+    """``dataset`` with its images converted to ``channels`` and resized to ``image_size``
+    (at once in memory; batch by batch, when read, for a source)."""
     images = dataset.images
+    if not isinstance(images, torch.Tensor):
+        _, c, h, w = images.shape
+        keep_c = channels in (None, c)
+        keep_size = image_size is None or tuple(image_size) == (h, w)
+        if keep_c and keep_size:
+            return dataset
+        images = Converted(images, None if keep_c else channels, None if keep_size else tuple(image_size), binary)
+        return dataclasses.replace(dataset, images=images)
     if channels is not None:
         images = to_channels(images, channels)
     if image_size is not None:

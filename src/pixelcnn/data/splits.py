@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from pixelcnn.data.dataset import Dataset
+from pixelcnn.data.source import take
 from pixelcnn.errors import DataError
 
 HOLDOUT_SPLITS = ("train", "test", "all")
@@ -105,7 +106,8 @@ def carve_valid(labels: np.ndarray | None, n: int, fraction: float = VALID_FRACT
 
 
 def split_off_valid(train: Dataset, split: str, fraction: float = VALID_FRACTION) -> Dataset:
-    """The ``"valid"`` carve of a whole training split, or the ``"train"`` rest; order kept."""
+    """The ``"valid"`` carve of a whole training split, or the ``"train"`` rest; order kept.
+    Images read on demand stay so: the part is a :class:`~pixelcnn.data.source.Subset` (indices)."""
     labels = None if train.labels is None else train.labels.numpy()
     held = carve_valid(labels, len(train), fraction)
     index = torch.from_numpy(np.flatnonzero(held if split == "valid" else ~held))
@@ -115,4 +117,4 @@ def split_off_valid(train: Dataset, split: str, fraction: float = VALID_FRACTION
             f"({len(train)} training images, valid_fraction {fraction})"
         )
     part_labels = None if train.labels is None else train.labels[index]
-    return dataclasses.replace(train, images=train.images[index], labels=part_labels, split=split)
+    return dataclasses.replace(train, images=take(train.images, index), labels=part_labels, split=split)

@@ -30,7 +30,8 @@ class Score:
 @torch.inference_mode()
 def evaluate(model, levels: torch.Tensor, labels: torch.Tensor | None = None, *, batch_size: int = 256,
              progress: bool = False) -> Score:
-    """Score every image of ``levels`` (long ``[N, C, H, W]``); no batch is dropped.
+    """Score every image of ``levels`` (integer ``[N, C, H, W]``, a tensor or anything whose
+    ``[i:j]`` gives one, such as a split's lazily read levels); no batch is dropped.
 
     The sum runs in float64, so the result does not depend on the batch size
     beyond float32 rounding inside the network.

@@ -1,51 +1,122 @@
 """Images for training and evaluation, as levels, in a reproducible order.
 
-Levels are kept as uint8 (L <= 256) and become long tensors batch by batch.
+A split is an indexable source of images (:mod:`pixelcnn.data.source`): a
+tensor in memory, a memory-mapped ``.npy`` file or a folder whose files are
+decoded when read. Levels are uint8 (L <= 256) and become long tensors batch
+by batch. A split in memory is quantised whole (as it always was); one read
+on demand is quantised batch by batch, only the rows a process needs, with
+static and dynamic binarisation drawn image by image (fixed by seed, epoch
+and the image's place, :func:`pixelcnn.levels.binarize`), so its draw differs
+from the whole-array draw of the same images in memory.
+
 The order of an epoch is a pure function of ``(seed, epoch)``, and so is the
 dynamic binarisation, so a run stopped after any batch resumes exactly.
 With several processes (``torchrun``), each takes its share of every global
-batch (see :class:`TrainStream`).
+batch (see :class:`TrainStream`). With ``data.workers`` > 0, the batches of a
+split read on demand are read ahead by that many DataLoader worker processes;
+the batches are the same. On CUDA they are put in pinned memory, so that the
+copy to the device can overlap (written for GPUs, not run on one by the tests).
 
 Validation: the set's own ``valid`` split, else one carved from ``train``
 (``data.valid_fraction``, see :mod:`pixelcnn.data.splits`); the test split is
 used for validation only when ``data.valid_split=test`` says so, and then
 nothing is carved off ``train``.
+
+Not implemented: reading evaluation batches ahead with workers (evaluation
+reads in the calling process).
 """
 
 from __future__ import annotations
 
+import atexit
+import copy
+import signal
+import weakref
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from pixelcnn.data import dataset_splits, load_dataset
+from pixelcnn.data.source import Images, InMemory, as_index, read_all
 from pixelcnn.errors import DataError
 from pixelcnn.levels import binarize, to_levels
 
 
+def quantise(images: torch.Tensor, data_cfg, *, seed: int = 0, epoch: int = 0,
+             index: torch.Tensor | None = None) -> torch.Tensor:
+    """uint8 pixel values -> uint8 levels, binarising first when the config asks to.
+
+    ``index``: long ``[N]``, the images' places in their split when ``images`` is a
+    batch of it (binarisation then draws image by image, see :func:`pixelcnn.levels.binarize`).
+    """
+    method = data_cfg.binarize
+    if method != "none":
+        images = binarize(images, method, seed=seed, epoch=epoch, index=index)
+    return to_levels(images, data_cfg.levels).to(torch.uint8)
+
+
+class Levels:
+    """A split's images as uint8 levels in ``[0, L)``, quantised when read.
+
+    ``levels[i:j]`` or ``levels[index]`` gives uint8 ``[n, C, H, W]``; ``shape`` is
+    ``(N, C, H, W)``. A split in memory is quantised whole on first read and kept;
+    one read on demand reads and quantises just the rows asked for.
+    :meth:`rows` is a window of consecutive rows (a process's shard), read the same way.
+    """
+
+    def __init__(self, images: Images, data_cfg, *, seed: int = 0, epoch: int = 0):
+        self.images, self.data_cfg, self.seed, self.epoch = images, data_cfg, seed, epoch
+        self._start, self._stop = 0, len(images)
+        self._whole: list = []  # the quantised split in memory, shared with windows
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (self._stop - self._start, *self.images.shape[1:])
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    def __getitem__(self, key) -> torch.Tensor:
+        if isinstance(key, slice):
+            key = np.arange(*key.indices(len(self)))
+        return self.read(key)
+
+    def read(self, index) -> torch.Tensor:
+        """uint8 levels ``[len(index), C, H, W]`` of rows ``index`` (of this window)."""
+        index = as_index(index) + self._start
+        if self.images.in_memory:
+            if not self._whole:
+                self._whole.append(quantise(read_all(self.images), self.data_cfg, seed=self.seed, epoch=self.epoch))
+            return self._whole[0][torch.from_numpy(index)]
+        place = torch.from_numpy(index)
+        return quantise(self.images.read(index), self.data_cfg, seed=self.seed, epoch=self.epoch, index=place)
+
+    def rows(self, part: slice) -> "Levels":
+        """Rows ``part`` (a slice with step 1) of this window, not read yet."""
+        start, stop, _ = part.indices(len(self))
+        window = copy.copy(self)  # shares the quantised split, if in memory
+        window._start, window._stop = self._start + start, self._start + max(start, stop)
+        return window
+
+
 @dataclass
 class Split:
-    """One split: ``images`` uint8 ``[N, C, H, W]`` as stored, ``levels`` uint8 of the
-    same shape in ``[0, L)``, ``labels`` long ``[N]`` or None."""
+    """One split: ``images`` uint8 ``[N, C, H, W]`` as stored (a tensor when in memory, else
+    a source, see :mod:`pixelcnn.data.source`), ``levels`` the same images as levels in ``[0, L)``
+    (:class:`Levels`, read on demand), ``labels`` long ``[N]`` or None."""
 
     name: str
-    images: torch.Tensor
-    levels: torch.Tensor
+    images: torch.Tensor | Images
+    levels: Levels
     labels: torch.Tensor | None
     num_classes: int
     class_names: tuple = ()
 
 
-def quantise(images: torch.Tensor, data_cfg, *, seed: int = 0, epoch: int = 0) -> torch.Tensor:
-    """uint8 pixel values -> uint8 levels, binarising first when the config asks to."""
-    method = data_cfg.binarize
-    if method != "none":
-        images = binarize(images, method, seed=seed, epoch=epoch)
-    return to_levels(images, data_cfg.levels).to(torch.uint8)
-
-
 def load_split(data_cfg, split: str, *, seed: int = 0) -> Split:
-    """Load ``split`` of the configured data set and quantise it (eval splits use epoch 0)."""
+    """Open ``split`` of the configured data set, to be read and quantised batch by batch
+    (eval splits use epoch 0); ``.npy`` files are memory-mapped, folders read file by file."""
     ds = load_dataset(
         data_cfg.name,
         split,
@@ -54,9 +125,11 @@ def load_split(data_cfg, split: str, *, seed: int = 0) -> Split:
         image_size=tuple(data_cfg.image_size) if min(data_cfg.image_size) > 0 else None,
         channels=data_cfg.channels or None,
         valid_fraction=carve_fraction(data_cfg),
+        lazy=True,
     )
-    levels = quantise(ds.images, data_cfg, seed=seed)
-    return Split(split, ds.images, levels, ds.labels, ds.num_classes, tuple(getattr(ds, "class_names", ()) or ()))
+    levels = Levels(ds.images, data_cfg, seed=seed)
+    images = ds.images.tensor if isinstance(ds.images, InMemory) else ds.images  # a tensor when in memory
+    return Split(split, images, levels, ds.labels, ds.num_classes, tuple(getattr(ds, "class_names", ()) or ()))
 
 
 def carve_fraction(data_cfg) -> float:
@@ -101,13 +174,23 @@ class TrainStream:
     images of one process's batch of the global size, every process takes the
     same number of batches in an epoch, and a resumed run continues at the
     first image not yet trained on, whatever its global batch.
+
+    ``images``: a uint8 tensor ``[N, C, H, W]`` or a source read on demand; a
+    process then reads only the rows of its own shares. ``workers`` (default
+    ``data.workers``): DataLoader processes that read such a source ahead, once
+    the calls go in order (each call asks for the batch after the last one);
+    ``pin``: give batches in pinned memory (for a CUDA device).
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor | None, data_cfg, seed: int):
+    def __init__(self, images: torch.Tensor | Images, labels: torch.Tensor | None, data_cfg, seed: int, *,
+                 workers: int | None = None, pin: bool = False):
         if images.shape[0] == 0:
             raise DataError(f"the training split of {data_cfg.name} has no images")
-        self.images, self.labels, self.data_cfg, self.seed = images, labels, data_cfg, seed
+        self.images = InMemory(images) if isinstance(images, torch.Tensor) else images
+        self.labels, self.data_cfg, self.seed, self.pin = labels, data_cfg, seed, pin
+        self.workers = getattr(data_cfg, "workers", 0) if workers is None else workers
         self._epoch, self._levels, self._perm = None, None, None
+        self._next, self._ahead = None, None  # the call expected next; the workers' batches
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -119,14 +202,47 @@ class TrainStream:
     def batch(self, epoch: int, position: int, batch_size: int, rank: int = 0, world: int = 1) -> Batch:
         """The share of ``rank`` of the global batch of ``batch_size * world`` images that starts at image
         ``position`` of ``epoch``."""
+        key = (epoch, position, batch_size, rank, world)
+        in_order = key == self._next
+        if not in_order:
+            self.close()
+        if in_order and self._ahead is None and self.workers > 0 and not self.images.in_memory:
+            self._ahead = _read_ahead(self, key)
+        got = next(self._ahead) if self._ahead is not None else self.read(*key)
+        if isinstance(got, DataError):  # raised in a worker: one line here, not the worker's traceback
+            raise got
+        self._next = self._after(key)
+        levels, labels, real, total = got
+        if self.pin:
+            levels, labels = levels.pin_memory(), None if labels is None else labels.pin_memory()
+        return Batch(levels, labels, real, total)
+
+    def read(self, epoch: int, position: int, batch_size: int, rank: int, world: int) -> tuple:
+        """``(levels, labels, real, total)`` of :meth:`batch`, read now in this process."""
         whole = self._order(epoch)[position : position + batch_size * world]  # [n <= batch_size * world]
         take = whole[rank::world]
         real = int(take.numel())
         if real == 0:
             take = whole[:1]
-        levels = self._epoch_levels(epoch)[take].long()
+        if self.images.in_memory:
+            levels = self._epoch_levels(epoch)[take].long()
+        else:
+            e = epoch if self.data_cfg.binarize == "dynamic" else 0
+            levels = quantise(self.images.read(take), self.data_cfg, seed=self.seed, epoch=e, index=take).long()
         labels = None if self.labels is None else self.labels[take]
-        return Batch(levels, labels, real, int(whole.numel()))
+        return levels, labels, real, int(whole.numel())
+
+    def close(self) -> None:
+        """Stop the workers reading ahead, if any (a later call in order starts new ones)."""
+        self._ahead = None  # the DataLoader's iterator stops its workers when dropped
+
+    def _after(self, key: tuple) -> tuple:
+        """The call that continues ``key``: the next global batch, or the next epoch's first."""
+        epoch, position, batch_size, rank, world = key
+        position += batch_size * world
+        if position >= len(self):
+            epoch, position = epoch + 1, 0
+        return (epoch, position, batch_size, rank, world)
 
     def _order(self, epoch: int) -> torch.Tensor:
         self._prepare(epoch)
@@ -134,14 +250,75 @@ class TrainStream:
 
     def _epoch_levels(self, epoch: int) -> torch.Tensor:
         self._prepare(epoch)
-        return self._levels
+        if self._levels is None or self._levels[0] != self._levels_epoch(epoch):  # a new draw each epoch
+            e = self._levels_epoch(epoch)
+            self._levels = (e, quantise(read_all(self.images), self.data_cfg, seed=self.seed, epoch=e))
+        return self._levels[1]
+
+    def _levels_epoch(self, epoch: int) -> int:
+        return epoch if self.data_cfg.binarize == "dynamic" else 0
 
     def _prepare(self, epoch: int) -> None:
         if self._epoch == epoch:
             return
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         self._perm = torch.randperm(len(self), generator=g)
-        if self._levels is None or self.data_cfg.binarize == "dynamic":  # a new draw each epoch
-            e = epoch if self.data_cfg.binarize == "dynamic" else 0
-            self._levels = quantise(self.images, self.data_cfg, seed=self.seed, epoch=e)
         self._epoch = epoch
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_ahead": None, "_levels": None}  # what a worker process needs
+
+
+class _Calls(torch.utils.data.Dataset):
+    """A DataLoader's view of a stream: item ``key`` is :meth:`TrainStream.read` of that call,
+    or the DataError it raised (so that the training process raises it as one line)."""
+
+    def __init__(self, stream: TrainStream):
+        self.stream = stream
+
+    def __getitem__(self, key: tuple):
+        try:
+            return self.stream.read(*key)
+        except DataError as e:
+            return e
+
+
+def _calls_from(stream: TrainStream, key: tuple):
+    while True:  # epoch after epoch; the stream stops reading when a call is out of order
+        yield key
+        key = stream._after(key)
+
+
+_READING_AHEAD: weakref.WeakSet = weakref.WeakSet()  # streams whose workers may still run
+
+
+def _close_all() -> None:
+    """At exit, before multiprocessing's own handler (which would SIGTERM the workers, and they
+    ignore it): stop every stream's workers the ordinary way."""
+    for stream in list(_READING_AHEAD):
+        stream.close()
+
+
+def _read_ahead(stream: TrainStream, key: tuple):
+    """The results of the calls from ``key`` on, read ahead by ``stream.workers`` processes."""
+    if not _READING_AHEAD:
+        atexit.unregister(_close_all)
+        atexit.register(_close_all)  # registered after multiprocessing's handler, so it runs first
+    _READING_AHEAD.add(stream)
+    loader = torch.utils.data.DataLoader(
+        _Calls(stream), batch_size=None, sampler=_calls_from(stream, key), num_workers=stream.workers,
+        collate_fn=_as_is, worker_init_fn=_ignore_stop_signals,
+        generator=torch.Generator().manual_seed(stream.seed))  # no draw from global state
+    return iter(loader)
+
+
+def _as_is(item):
+    return item
+
+
+def _ignore_stop_signals(worker: int) -> None:
+    """A scheduler's SIGTERM or a Ctrl-C reaches every process of the job: the training process
+    finishes its step and checkpoints, then stops its workers. A worker that died of the signal
+    first would instead end training with DataLoader's "worker exited unexpectedly"."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -142,20 +142,24 @@ def shard(n: int, procs: Processes) -> slice:
     return slice(procs.rank * n // procs.world, (procs.rank + 1) * n // procs.world)
 
 
-def evaluate_across(model, levels: torch.Tensor, labels, *, batch_size: int, procs: Processes,
-                    device: torch.device):
+def evaluate_across(model, levels, labels, *, batch_size: int, procs: Processes, device: torch.device):
     """:func:`pixelcnn.evaluation.evaluate` of the whole split, each process scoring its
     :func:`shard`; the totals are summed in float64, so the score is the one-process score up
-    to float rounding, and every image is counted once."""
+    to float rounding, and every image is counted once.
+
+    ``levels``: ``[N, C, H, W]``, a tensor or a split's :class:`~pixelcnn.training.data.Levels`
+    (then each process reads only its shard, batch by batch)."""
     import math
 
     from pixelcnn.evaluation import evaluate
     from pixelcnn.evaluation.likelihood import Score
+    from pixelcnn.training.data import Levels
 
     if procs.world == 1:
         return evaluate(model, levels, labels, batch_size=batch_size)
     part = shard(levels.shape[0], procs)
-    mine = evaluate(model, levels[part], None if labels is None else labels[part], batch_size=batch_size)
+    mine_levels = levels.rows(part) if isinstance(levels, Levels) else levels[part]
+    mine = evaluate(model, mine_levels, None if labels is None else labels[part], batch_size=batch_size)
     nll, n = sum_across([mine.nats_per_image * mine.images, mine.images], procs, device)
     n = int(n)
     return Score(images=n, dims=mine.dims, nats_per_image=nll / max(n, 1),

@@ -99,7 +99,8 @@ class Trainer:
         self._splits: dict = {}  # evaluation splits, loaded once
         self.valid_name = validation_split_name(cfg.data)
         self._check_splits()
-        self.stream = TrainStream(train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed)
+        self.stream = TrainStream(train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed,
+                                  pin=self.device.type == "cuda")  # pinned batches copy without blocking
         model_config = self._model_config(train)
         self._check_memory(model_config)
         self.model, self.optimizer, self.ema = build_parts(
@@ -306,8 +307,8 @@ class Trainer:
         lr = learning_rate(self.step, t)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        x = batch.levels.to(self.device)
-        cond = None if batch.labels is None else batch.labels.to(self.device)
+        x = batch.levels.to(self.device, non_blocking=True)
+        cond = None if batch.labels is None else batch.labels.to(self.device, non_blocking=True)
         with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
             nats = self.loss(x, cond)  # [b] nats per image; through DDP's forward when wrapped
         part = weighted_mean(nats, batch.real, batch.total, self.model.dims)
