@@ -229,8 +229,11 @@ def main(argv=None) -> None:
     rows = []
     for key in keys:
         for shape in shapes:
-            rows += measure_row(key, shape, args, clock, peak)
-            print(f"{key} {shape}: done", file=sys.stderr, flush=True)
+            for row in measure_row(key, shape, args, clock, peak):
+                rows.append(row)
+                print(f"{row['row']}: train {row['train_images_per_s']} images/s "
+                      f"({row['train_ratio_to_reference']}x), eval {row['eval_images_per_s']} images/s "
+                      f"({row['eval_ratio_to_reference']}x)", file=sys.stderr, flush=True)
     checks = {}
     for r in rows:
         if r["side"] == "library":
