@@ -75,9 +75,11 @@ def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     over the ``H * W`` positions of each image. On an AVX2 CPU (one thread, batch 32,
     28x28, the widths of the presets) oneDNN's NCHW 1x1 kernels took 1.1-2.2x as long as
     this, forward and backward together; benchmarks/throughput.py shows the effect on
-    whole networks. Other layouts (channels-last, where oneDNN does well) go to ``F.conv2d``.
+    whole networks. Other layouts (channels-last, where oneDNN does well) go to ``F.conv2d``,
+    and so does a graph being compiled: TorchInductor made the batched form slower (the main
+    job's compiled training step took 1.75 s instead of 1.20 s on one AVX2 core).
     """
-    if not x.is_contiguous() or x.dim() != 4:
+    if not x.is_contiguous() or x.dim() != 4 or torch.compiler.is_compiling():
         return F.conv2d(x, weight, bias)
     b, c, h, w = x.shape
     out = weight.shape[0]
