@@ -92,6 +92,9 @@ class TrainSection:
     ``precision``: the forward pass of training in "fp32" or "bf16" (autocast; the
     weights stay fp32 and evaluation is always fp32); "auto" picks bf16 where the
     hardware computes it natively (CPUs with AVX512-BF16/AMX, CUDA with bf16).
+    ``compile``: the training step's network and loss run through ``torch.compile``
+    (TorchInductor; needs a C++ compiler on CPUs); evaluation, sampling and checkpoints
+    use the plain module, so checkpoints are the same either way.
     ``max_minutes`` counts training time summed over resumes, like the step and epoch limits."""
 
     seed: int = setting(0, at_least(0))
@@ -117,6 +120,7 @@ class TrainSection:
     keep_checkpoints: int = setting(2, at_least(1))
     device: str = "auto"
     precision: str = setting("auto", one_of("auto", "fp32", "bf16"))
+    compile: bool = setting(False)
     threads: int = setting(0, at_least(0, "0: torch's default"))
     progress: bool = True
 

@@ -17,6 +17,7 @@ from torch import nn
 from pixelcnn.errors import ConfigError
 from pixelcnn.nn.masks import channel_groups, conv_mask, support_box
 from pixelcnn.nn.incremental import ConvRun
+from pixelcnn.nn.layers import conv1x1
 from pixelcnn.nn.step import Step
 from pixelcnn.nn.weight_norm import WeightNorm
 
@@ -98,9 +99,9 @@ class MaskedConv2d(nn.Module):
     def _whole(self, x: torch.Tensor) -> torch.Tensor:
         """The ordinary convolution of a whole map, zero-padded by the box (one-sided)."""
         top, bottom, left, right = self.box
-        if top or bottom or left or right:
-            x = F.pad(x, (left, right, top, bottom))
-        return F.conv2d(x, self.masked_weight(), self.bias)
+        if not (top or bottom or left or right):
+            return conv1x1(x, self.masked_weight(), self.bias)
+        return F.conv2d(F.pad(x, (left, right, top, bottom)), self.masked_weight(), self.bias)
 
     def read_image(self, image: torch.Tensor, prepare, step: Step | None = None) -> torch.Tensor:
         """First layer: convolve ``prepare(image)``, where ``image`` is the whole

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pixelcnn.errors import ConfigError
+from pixelcnn.nn.layers import conv1x1
 from pixelcnn.nn.weight_norm import WeightNorm
 
 KINDS = ("down", "down-right")
@@ -91,7 +92,7 @@ class Nin(_Weighted):
         """With ``at`` (a position), the weight prepared once per run is used."""
         if at is not None and at.j is not None:
             return at.nin(self, x)
-        return F.conv2d(x, self.effective_weight(), self.bias)
+        return conv1x1(x, self.effective_weight(), self.bias)
 
 
 class ShiftedConv2d(_Weighted):

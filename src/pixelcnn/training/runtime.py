@@ -63,6 +63,37 @@ def pick_precision(name: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
+def compile_problem(device: torch.device) -> str | None:
+    """Why ``torch.compile`` cannot run on ``device`` here, or None when it can."""
+    import shutil
+
+    import torch._dynamo
+
+    if not torch._dynamo.is_dynamo_supported():
+        return "torch.compile is not supported by this Python or PyTorch build"
+    if device.type == "cpu" and not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
+        return "TorchInductor needs a C++ compiler (g++ or clang++) on the PATH to compile for CPUs"
+    return None
+
+
+def check_compile(device: torch.device) -> None:
+    """One clear error, before training starts, when ``train.compile`` cannot work here."""
+    problem = compile_problem(device)
+    if problem is not None:
+        raise ConfigError(f"train.compile = true cannot run here: {problem}; set train.compile=false")
+
+
+def compiled(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``module`` through ``torch.compile`` (TorchInductor, default mode, static shapes first).
+
+    The compiled wrapper shares the module's parameters; the caller keeps the plain module
+    for evaluation, sampling, the EMA and checkpoints, whose state dict is unchanged. The
+    first step compiles (seconds to minutes); a batch of a new size recompiles once.
+    """
+    check_compile(device)
+    return torch.compile(module)
+
+
 class StopSignals:
     """SIGTERM and SIGINT ask the loop to stop after the current step, instead of killing it.
 

@@ -43,8 +43,8 @@ from pixelcnn.training.ema import EMA
 from pixelcnn.training.loss import Loss, weighted_mean
 from pixelcnn.training.metrics import Metrics
 from pixelcnn.training.progress import Progress
-from pixelcnn.training.runtime import (Processes, StopSignals, activation_bytes, check_memory, pick_device,
-                                       pick_precision, weight_count_estimate)
+from pixelcnn.training.runtime import (Processes, StopSignals, activation_bytes, check_compile, check_memory,
+                                       compiled, pick_device, pick_precision, weight_count_estimate)
 from pixelcnn.training.samples import write_sample_grid
 from pixelcnn.training.schedule import learning_rate
 
@@ -92,6 +92,8 @@ class Trainer:
             torch.set_num_threads(t.threads)
         self.device = distributed.process_device(pick_device(t.device), procs)
         self.autocast = pick_precision(t.precision, self.device)
+        if t.compile:
+            check_compile(self.device)  # before any data is read
         self._owns_group = distributed.start(procs, self.device)
         torch.manual_seed(t.seed)
         train = load_split(cfg.data, cfg.data.train_split, seed=t.seed)
@@ -106,6 +108,8 @@ class Trainer:
         self.model, self.optimizer, self.ema = build_parts(
             model_config, t, self.device, init=None if resume else self._first_images)
         self.loss = distributed.wrap(Loss(self.model), procs, self.device)  # DDP when several processes
+        if t.compile:  # the step's forward and loss compiled (DDP inside it); self.model stays plain
+            self.loss = compiled(self.loss, self.device)
         if procs.rank > 0:
             distributed.seed_process(t.seed, procs.rank, 0)
         # position: images of the epoch already trained on; batch_index: steps taken in the epoch
