@@ -1,7 +1,7 @@
 """Where the time of one training step of the main job goes, as JSON.
 
-The main job is ``pixelcnn train --config mnist5k`` (``pixelcnn`` preset,
-hidden 96, 8 residual blocks, kernel 5, head 192, batch 32, 1x28x28, 256
+The main job is ``pixelcnn train --config mnist5k`` (src/pixelcnn/configs/mnist5k.yaml:
+today ``pixelcnn-pp`` with the categorical output, batch 32, 1x28x28, 256
 levels). This script builds that run's trainer (through the real config and
 the real :class:`~pixelcnn.training.Trainer`, on the shipped mnist5k digits),
 warms it up, then runs ``--steps`` training steps under ``torch.profiler``
@@ -130,7 +130,8 @@ def main(argv=None) -> None:
         run = trainer.cfg
     out = {
         "benchmark": "profile_step",
-        "job": "mnist5k (pixelcnn, hidden 96, 8 blocks, kernel 5, head 192, batch 32, 1x28x28, 256 levels)",
+        "job": f"mnist5k ({run.model.name} {run.model.overrides}, batch {run.train.batch_size}, "
+               f"{run.data.name} at {run.data.levels} levels)",
         "precision": str(trainer.autocast or "fp32"),
         "compile": getattr(run.train, "compile", False),
         "steps": args.steps,

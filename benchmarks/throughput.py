@@ -1,8 +1,9 @@
 """Training and evaluation throughput of the library against plain eager references, in one run.
 
-Rows: ``pixelcnn-seed``, the main job's network (``pixelcnn`` with hidden 96,
-8 blocks, kernel 5, head 192; src/pixelcnn/configs/mnist5k.yaml),
-``gated-pixelcnn`` and ``pixelcnn-pp``, each at 1x28x28 and 3x32x32 with 256
+Rows: ``pixelcnn-seed``, ``main``: the residual ``pixelcnn`` with hidden 96, 8
+blocks, kernel 5, head 192 (the main job's network until issue 9 chose
+``pixelcnn-pp`` with the categorical output; the ``pp`` row times that network
+with its default logistic-mixture head), ``gated-pixelcnn`` and ``pixelcnn-pp``, each at 1x28x28 and 3x32x32 with 256
 levels (``pixelcnn-seed`` at 3 colours needs a width divisible by 3: hidden
 66 there, in both the library and the reference). Each row is timed against
 a plain reference of the same architecture (benchmarks/references.py:
@@ -54,7 +55,7 @@ from pixelcnn.training.loss import Loss
 from pixelcnn.training.runtime import compiled
 from references import PlainConvTranspose, PlainGatedPixelCNN, PlainMaskedConv, PlainPixelCNN, PlainPixelCNNPP
 
-MAIN_JOB = {"hidden": 96, "layers": 8, "kernel": 5, "head": 192}
+MAIN_JOB = {"hidden": 96, "layers": 8, "kernel": 5, "head": 192}  # the residual network of the job until issue 9
 NETWORKS = {  # row key -> (preset, overrides)
     "seed": ("pixelcnn-seed", {}),
     "main": ("pixelcnn", MAIN_JOB),
