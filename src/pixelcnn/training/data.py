@@ -234,7 +234,9 @@ class TrainStream:
 
     def close(self) -> None:
         """Stop the workers reading ahead, if any (a later call in order starts new ones)."""
-        self._ahead = None  # the DataLoader's iterator stops its workers when dropped
+        if self._ahead is not None:
+            self._ahead.stop()
+        self._ahead = None
 
     def _after(self, key: tuple) -> tuple:
         """The call that continues ``key``: the next global batch, or the next epoch's first."""
@@ -292,9 +294,34 @@ def _calls_from(stream: TrainStream, key: tuple):
 _READING_AHEAD: weakref.WeakSet = weakref.WeakSet()  # streams whose workers may still run
 
 
+class _Ahead:
+    """A DataLoader iterator whose workers are killed when it is stopped or dropped.
+
+    The workers ignore SIGTERM (see :func:`_ignore_stop_signals`), and DataLoader's own
+    shutdown did not always reach them (workers left waiting on their index queue), after
+    which multiprocessing's exit handler, which SIGTERMs its children and joins them, waited
+    forever. Nothing a worker holds needs a clean exit: it only reads.
+    """
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __next__(self):
+        return next(self.batches)
+
+    def stop(self) -> None:
+        for worker in getattr(self.batches, "_workers", ()):
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+
+    def __del__(self) -> None:
+        self.stop()
+
+
 def _close_all() -> None:
     """At exit, before multiprocessing's own handler (which would SIGTERM the workers, and they
-    ignore it): stop every stream's workers the ordinary way."""
+    ignore it, then wait for them): stop every stream's workers."""
     for stream in list(_READING_AHEAD):
         stream.close()
 
@@ -309,7 +336,7 @@ def _read_ahead(stream: TrainStream, key: tuple):
         _Calls(stream), batch_size=None, sampler=_calls_from(stream, key), num_workers=stream.workers,
         collate_fn=_as_is, worker_init_fn=_ignore_stop_signals,
         generator=torch.Generator().manual_seed(stream.seed))  # no draw from global state
-    return iter(loader)
+    return _Ahead(iter(loader))
 
 
 def _as_is(item):
