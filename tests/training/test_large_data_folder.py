@@ -4,6 +4,7 @@ folder read whole; a file that does not decode stops training with one line nami
 import multiprocessing
 import os
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -107,3 +108,26 @@ def test_a_sigterm_to_every_process_of_the_job_still_finishes_the_step_and_check
     summary = Trainer(cfg, tmp_path / "run").run()
     assert summary["interrupted"] == "SIGTERM" and summary["steps"] == 3
     assert ckpt.read_state(ckpt.resolve_checkpoint(tmp_path / "run"))["step"] == 3
+
+
+HOLD_AND_EXIT = """
+import sys
+from pixelcnn.config import DataSection
+from pixelcnn.training.data import TrainStream, load_split
+cfg = DataSection(name=sys.argv[1], levels=256, workers=2)
+split = load_split(cfg, "train")
+stream = TrainStream(split.images, None, cfg, seed=0)
+stream.batch(0, 0, 4)
+stream.batch(0, 4, 4)  # in order: the workers read ahead
+held = stream._ahead.batches  # the loader's iterator, held past the stream's close at exit
+print("read", flush=True)
+"""
+
+
+def test_process_exits_while_workers_are_held(folder):
+    """The workers ignore SIGTERM; a process holding their iterator must still exit (it used to
+    hang in multiprocessing's exit handler, which SIGTERMs its children and joins them)."""
+    done = subprocess.run([sys.executable, "-c", HOLD_AND_EXIT, str(folder)], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "read"
