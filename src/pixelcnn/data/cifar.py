@@ -102,14 +102,7 @@ def load_cifar10(split: str, data_dir: str | Path | None = None, download: bool 
             f"pass download=True, or download {ARCHIVE_URL} and extract it there"
         )
     if len(paths) < len(stems):
-        log.warning(
-            "%s %s: using %d of %d batches, %s",
-            NAME,
-            split,
-            len(paths),
-            len(stems),
-            [p.name for p in paths],
-        )
+        _warn_once("%s %s: using %d of %d batches, %s", NAME, split, len(paths), len(stems), [p.name for p in paths])
     parts = [read_cifar_file(p) for p in paths]
     for path, (images, _) in zip(paths, parts, strict=True):
         expected = _declared_records(path) or BATCH_SIZE
@@ -119,10 +112,22 @@ def load_cifar10(split: str, data_dir: str | Path | None = None, download: bool 
                 + ("a CIFAR-10 batch" if expected == BATCH_SIZE else "a file named for its first records")
             )
         if expected != BATCH_SIZE:
-            log.warning("%s %s: using the first %d images of a batch (%s)", NAME, split, expected, path.name)
+            _warn_once("%s %s: using the first %d images of a batch (%s)", NAME, split, expected, path.name)
     images = torch.cat([images for images, _ in parts])
     labels = torch.cat([labels for _, labels in parts])
     return Dataset(images, labels, NUM_CLASSES, NAME, split, CLASS_NAMES)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str, *args) -> None:
+    """Log a warning about partial data once per process: a run reads the train
+    batches twice (its train split, and the validation images carved from them)."""
+    text = message % args
+    if text not in _warned:
+        _warned.add(text)
+        log.warning(text)
 
 
 def download_cifar10(
