@@ -154,8 +154,9 @@ class ImageFiles:
     def read(self, index: Index) -> torch.Tensor:
         from pixelcnn.data.images import read_image
 
-        out = np.empty((len(as_index(index)), *self.shape[1:]), np.uint8)  # [b, C, H, W]
-        for k, i in enumerate(as_index(index)):
+        index = as_index(index)
+        out = np.empty((len(index), *self.shape[1:]), np.uint8)  # [b, C, H, W]
+        for k, i in enumerate(index):
             array, _ = read_image(self.files[i], self.channels, self.image_size)
             if array.shape[1:] != self.shape[2:]:
                 raise DataError(f"{self.files[i]}: image is {array.shape[1]}x{array.shape[2]} (HxW) but "
@@ -208,7 +209,7 @@ class Converted:
 def take(images: torch.Tensor | Images, index: Index) -> torch.Tensor | Images:
     """Rows ``index`` of ``images``: a copy of a tensor's rows, a :class:`Subset` of a source."""
     if isinstance(images, torch.Tensor):
-        return images[torch.from_numpy(as_index(index))]
+        return read_rows(images, index)
     return Subset(images, index)
 
 

@@ -227,8 +227,8 @@ class TrainStream:
         if self.images.in_memory:
             levels = self._epoch_levels(epoch)[take].long()
         else:
-            e = epoch if self.data_cfg.binarize == "dynamic" else 0
-            levels = quantise(self.images.read(take), self.data_cfg, seed=self.seed, epoch=e, index=take).long()
+            levels = quantise(self.images.read(take), self.data_cfg, seed=self.seed,
+                              epoch=self._levels_epoch(epoch), index=take).long()
         labels = None if self.labels is None else self.labels[take]
         return levels, labels, real, int(whole.numel())
 
