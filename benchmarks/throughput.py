@@ -26,10 +26,11 @@ same machine.
 
 Targets (issue 10): ``pixelcnn-seed`` trains at least 1.7x its reference,
 every other row at least 1.3x; ``targets_met`` says whether this run met
-them (training rows of the eager library; compiled rows are extra).
+them (training rows of the eager library; compiled and channels-last rows are extra).
 
     python benchmarks/throughput.py --seconds 20 --threads 2
     taskset -c 1 python benchmarks/throughput.py --threads 1 --seconds 4 --only main --clock process
+    taskset -c 0 python benchmarks/throughput.py --threads 1 --seconds 8 --channels-last --only 1x28x28
 
 ``--clock process`` times with the process's CPU time instead of the wall
 clock: for development runs on a core shared with other work (the figures
@@ -40,6 +41,7 @@ thread count and what else runs; compare ratios within one run.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -171,9 +173,12 @@ def measure_row(key: str, shape: str, args, clock, peak: float) -> list[dict]:
     if args.compile:  # as train.compile does it: the loss module (the model's log_prob) compiled
         loss = compiled(Loss(model), torch.device("cpu"))
         sides["library+compile"] = Side(model, loss, x)
+    if args.channels_last:  # the same network, weights and activations in NHWC (oneDNN's own layout)
+        nhwc = copy.deepcopy(model).to(memory_format=torch.channels_last)
+        sides["library+channels-last"] = Side(nhwc, lambda v: -nhwc.log_prob(v), x)
     macs = {"library": forward_macs(model, lambda: model(x), open_taps=True) / args.batch,
             "reference": forward_macs(reference, lambda: reference(x), open_taps=False) / args.batch}
-    macs["library+compile"] = macs["library"]
+    macs["library+compile"] = macs["library+channels-last"] = macs["library"]
     for side in sides.values():  # warm-up (and compilation), not timed
         for _ in range(args.warmup):
             side.train_step()
@@ -211,6 +216,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per row, all sides together")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--compile", action="store_true", help="add rows of the library's network under torch.compile")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="add rows of the library's network in channels-last memory format")
     parser.add_argument("--batch", type=int, default=32, help="images per step, both sides (the main job's batch)")
     parser.add_argument("--rounds", type=int, default=2, help="alternations between the sides of a row")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per side")
