@@ -1,4 +1,4 @@
-"""``conv1x1`` (a batched matrix multiply for contiguous maps) equals ``F.conv2d``, values and gradients."""
+"""``conv1x1`` (a batched matrix multiply, on a contiguous copy where needed) equals ``F.conv2d``, values and gradients."""
 
 import pytest
 import torch
@@ -23,6 +23,7 @@ def test_conv1x1_equals_conv2d(layout, bias):
     want_leaves = [t.clone().requires_grad_() for t in (x, weight) + ((b,) if bias else ())]
     want = F.conv2d(want_leaves[0], want_leaves[1], want_leaves[2] if bias else None)
     torch.testing.assert_close(y, want)
+    assert y.is_contiguous()  # the likelihood reads it without another copy
     grad = torch.randn(want.shape, generator=g)
     y.backward(grad)
     want.backward(grad)

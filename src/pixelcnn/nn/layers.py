@@ -71,16 +71,21 @@ def gate(x: torch.Tensor, groups: int = 1) -> torch.Tensor:
 def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """A 1x1 convolution, ``x`` ``[B, in, H, W]``, ``weight`` ``[out, in, 1, 1]`` -> ``[B, out, H, W]``.
 
-    For a contiguous (NCHW) ``x`` it is one batched matrix multiply, ``weight @ x[b]``
-    over the ``H * W`` positions of each image. On an AVX2 CPU (one thread, batch 32,
-    28x28, the widths of the presets) oneDNN's NCHW 1x1 kernels took 1.1-2.2x as long as
-    this, forward and backward together; benchmarks/throughput.py shows the effect on
-    whole networks. Other layouts (channels-last, where oneDNN does well) go to ``F.conv2d``,
-    and so does a graph being compiled: TorchInductor made the batched form slower (the main
-    job's compiled training step took 1.75 s instead of 1.20 s on one AVX2 core).
+    One batched matrix multiply, ``weight @ x[b]`` over the ``H * W`` positions of each
+    image, on a contiguous (NCHW) copy of ``x`` where it is laid out otherwise. On an AVX2
+    CPU (one thread, batch 32, the widths of the presets) oneDNN's NCHW 1x1 kernels took
+    1.1-2.2x as long as this, forward and backward together. Channels-last input (the
+    view :class:`GroupedLayerNorm` returns) is copied rather than handed to oneDNN: the
+    copy is of the narrow input, while oneDNN's channels-last output would be copied
+    again, wider, by the likelihood; in ``pixelcnn-seed`` on 3x32x32 (a 66 -> 768 output
+    layer) the layer and those copies took 0.54 s of a 3.98 s training step, and 0.24 s
+    of 3.65 s this way (torch.profiler, one AVX2 core) (benchmarks/throughput.py shows the effect on whole networks). A
+    graph being compiled goes to ``F.conv2d``: TorchInductor made the batched form slower
+    (the main job's compiled training step took 1.75 s instead of 1.20 s on one AVX2 core).
     """
-    if not x.is_contiguous() or x.dim() != 4 or torch.compiler.is_compiling():
+    if x.dim() != 4 or torch.compiler.is_compiling():
         return F.conv2d(x, weight, bias)
+    x = x.contiguous()
     b, c, h, w = x.shape
     out = weight.shape[0]
     flat = x.view(b, c, h * w)  # [B, in, HW]
