@@ -15,6 +15,31 @@ import torch.nn.functional as F
 from pixelcnn.errors import PixelCNNError
 
 
+class _PickedLogSoftmax(torch.autograd.Function):
+    """``log_softmax(logits, 2).gather(2, index)``: ``logits`` ``[B, C, L, H, W]``,
+    ``index`` ``[B, C, 1, H, W]`` -> ``[B, C, 1, H, W]``.
+
+    The forward is autograd's; the backward writes the gradient,
+    ``g * (onehot - softmax)``, into one buffer, where autograd fills a zero map
+    for the gather, scatters into it and runs the log-softmax backward over it.
+    Forward and backward of the 3x32x32 likelihood (batch 32, 256 levels) took 159
+    instead of 228 ms on one AVX2 core.
+    """
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        logp = F.log_softmax(logits, dim=2)
+        ctx.save_for_backward(logp, index)
+        return logp.gather(2, index)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        logp, index = ctx.saved_tensors
+        out = torch.exp(logp).mul_(-grad)
+        return out.scatter_add_(2, index, grad), None
+
+
 class Categorical:
     """Softmax over ``levels`` values per sub-pixel of ``colours``-channel images."""
 
@@ -45,8 +70,7 @@ class Categorical:
         self.check_params(params)
         if params.dtype in (torch.bfloat16, torch.float16):  # mixed-precision training: normalise in fp32
             params = params.float()
-        logp = F.log_softmax(self.logits(params), dim=2)
-        return logp.gather(2, x.long().unsqueeze(2)).squeeze(2)
+        return _PickedLogSoftmax.apply(self.logits(params), x.long().unsqueeze(2)).squeeze(2)
 
     def sample(
         self,
