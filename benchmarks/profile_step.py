@@ -42,11 +42,18 @@ PHASES = ("forward+loss", "backward", "clip_grad_norm", "optimizer", "ema")
 # 1x1 convolutions run as batched matrix multiplies (pixelcnn.nn.layers.conv1x1)
 MATMULS = ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm")
 
+# the categorical likelihood's autograd function (pixelcnn.likelihoods.categorical): its
+# backward's exp, multiply and scatter belong to the log-softmax, not to "other pointwise"
+LIKELIHOOD = "_PickedLogSoftmax"
 
-def category(op: str, phase: str) -> str:
-    """The category of operator ``op`` run in ``phase`` (its outermost record_function range)."""
+
+def category(op: str, phase: str, likelihood: bool = False) -> str:
+    """The category of operator ``op`` run in ``phase`` (its outermost record_function range);
+    ``likelihood``: it runs inside the categorical likelihood's own autograd function."""
     if phase in ("optimizer", "ema", "clip_grad_norm"):
         return phase
+    if likelihood:
+        return "log-softmax and gather (fwd+bwd)"
     if "convolution_backward" in op or (op in MATMULS and phase == "backward"):
         return "convolution backward (1x1 as bmm included)"
     if any(f in op for f in ("convolution", "conv2d", "mkldnn_conv")) or op in MATMULS:
@@ -85,11 +92,12 @@ def summarise(prof, steps: int) -> dict:
         if event.name in PHASES:
             phase_ms[event.name] += event.cpu_time_total / 1e3
             continue
-        parent = event
+        parent, likelihood = event, LIKELIHOOD in event.name
         while parent.cpu_parent is not None:
             parent = parent.cpu_parent
+            likelihood = likelihood or LIKELIHOOD in parent.name
         phase = parent.name if parent.name in PHASES else "outside"
-        op_ms[category(event.name, phase)] += event.self_cpu_time_total / 1e3
+        op_ms[category(event.name, phase, likelihood)] += event.self_cpu_time_total / 1e3
         top[event.name] += event.self_cpu_time_total / 1e3
     total = sum(phase_ms.values())
     per_step = {k: round(phase_ms[k] / steps, 1) for k in PHASES}

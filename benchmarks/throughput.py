@@ -251,7 +251,7 @@ def main(argv=None) -> None:
     out = {
         "benchmark": "throughput",
         "clock": args.clock, "threads": torch.get_num_threads(), "batch": args.batch,
-        "seconds_per_row": args.seconds, "levels": 256,
+        "seconds_per_row": args.seconds, "rounds": args.rounds, "levels": 256,
         "peak_fp32_gflops": round(peak, 1),
         "peak_method": "best time of a 2048x2048 fp32 matmul at the run's thread count",
         "flop_counting": ("convolution multiply-adds x2; training = 3x forward; library rows count the open "
