@@ -79,9 +79,10 @@ def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     copy is of the narrow input, while oneDNN's channels-last output would be copied
     again, wider, by the likelihood; in ``pixelcnn-seed`` on 3x32x32 (a 66 -> 768 output
     layer) the layer and those copies took 0.54 s of a 3.98 s training step, and 0.24 s
-    of 3.65 s this way (torch.profiler, one AVX2 core) (benchmarks/throughput.py shows the effect on whole networks). A
-    graph being compiled goes to ``F.conv2d``: TorchInductor made the batched form slower
-    (the main job's compiled training step took 1.75 s instead of 1.20 s on one AVX2 core).
+    of 3.65 s this way (torch.profiler, one AVX2 core; benchmarks/throughput.py shows the
+    effect on whole networks). A graph being compiled goes to ``F.conv2d``: TorchInductor
+    made the batched form slower (the main job's compiled training step took 1.75 s
+    instead of 1.20 s on one AVX2 core).
     """
     if x.dim() != 4 or torch.compiler.is_compiling():
         return F.conv2d(x, weight, bias)
