@@ -11,13 +11,12 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from pixelcnn.errors import ConfigError
 from pixelcnn.nn.masks import channel_groups, conv_mask, support_box
 from pixelcnn.nn.incremental import ConvRun
-from pixelcnn.nn.layers import conv1x1
+from pixelcnn.nn.layers import conv1x1, conv_padded
 from pixelcnn.nn.step import Step
 from pixelcnn.nn.weight_norm import WeightNorm
 
@@ -101,7 +100,7 @@ class MaskedConv2d(nn.Module):
         top, bottom, left, right = self.box
         if not (top or bottom or left or right):
             return conv1x1(x, self.masked_weight(), self.bias)
-        return F.conv2d(F.pad(x, (left, right, top, bottom)), self.masked_weight(), self.bias)
+        return conv_padded(x, self.masked_weight(), self.bias, (left, right, top, bottom))
 
     def read_image(self, image: torch.Tensor, prepare, step: Step | None = None) -> torch.Tensor:
         """First layer: convolve ``prepare(image)``, where ``image`` is the whole

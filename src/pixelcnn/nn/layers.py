@@ -95,6 +95,27 @@ def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     return y.view(b, out, h, w)
 
 
+def conv_padded(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                padding: tuple[int, int, int, int], stride: int = 1) -> torch.Tensor:
+    """``F.conv2d(F.pad(x, padding), weight, bias, stride)``, ``padding`` ``(left, right, top, bottom)``.
+
+    The part of the padding that is the same on both sides of a dimension is left to the
+    convolution; only the rest is copied in with ``F.pad`` (a 7x7 mask-B box, 4x7, pads
+    three rows above in a copy and three columns each side in the convolution). The sums
+    are the same; the convolution library is faster this way: on one AVX2 core, training
+    ``gated-pixelcnn`` (1x28x28) went from 1.19-1.20x to 1.23-1.27x its reference and
+    ``pixelcnn-seed`` (3x32x32) from 1.57x to 1.66x (A/B in interleaved rounds). PixelCNN++'s
+    shifted convolutions (:mod:`pixelcnn.nn.shifted`) keep ``F.pad``: there it gained
+    nothing at 1x28x28 and lost 1-3 % at 3x32x32.
+    """
+    left, right, top, bottom = padding
+    rows, cols = min(top, bottom), min(left, right)
+    rest = (left - cols, right - cols, top - rows, bottom - rows)
+    if any(rest):
+        x = F.pad(x, rest)
+    return F.conv2d(x, weight, bias, stride=stride, padding=(rows, cols))
+
+
 def scale_levels(x: torch.Tensor, levels: int, dtype: torch.dtype) -> torch.Tensor:
     """Integer levels ``[0, L)`` -> floats in ``[-1, 1]`` (level 0 -> -1, level L-1 -> 1)."""
     return x.to(dtype) * (2.0 / (levels - 1)) - 1.0
