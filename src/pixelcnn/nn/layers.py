@@ -96,8 +96,8 @@ def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
 
 
 def conv_padded(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                padding: tuple[int, int, int, int], stride: int = 1) -> torch.Tensor:
-    """``F.conv2d(F.pad(x, padding), weight, bias, stride)``, ``padding`` ``(left, right, top, bottom)``.
+                padding: tuple[int, int, int, int]) -> torch.Tensor:
+    """``F.conv2d(F.pad(x, padding), weight, bias)``, ``padding`` ``(left, right, top, bottom)``.
 
     The part of the padding that is the same on both sides of a dimension is left to the
     convolution; only the rest is copied in with ``F.pad`` (a 7x7 mask-B box, 4x7, pads
@@ -113,7 +113,7 @@ def conv_padded(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     rest = (left - cols, right - cols, top - rows, bottom - rows)
     if any(rest):
         x = F.pad(x, rest)
-    return F.conv2d(x, weight, bias, stride=stride, padding=(rows, cols))
+    return F.conv2d(x, weight, bias, padding=(rows, cols))
 
 
 def scale_levels(x: torch.Tensor, levels: int, dtype: torch.dtype) -> torch.Tensor:
