@@ -35,6 +35,7 @@ from torch.profiler import ProfilerActivity, profile, record_function
 
 from machine import describe
 from pixelcnn.config import resolve
+from pixelcnn.likelihoods import categorical
 from pixelcnn.training import Trainer
 
 PHASES = ("forward+loss", "backward", "clip_grad_norm", "optimizer", "ema")
@@ -42,9 +43,9 @@ PHASES = ("forward+loss", "backward", "clip_grad_norm", "optimizer", "ema")
 # 1x1 convolutions run as batched matrix multiplies (pixelcnn.nn.layers.conv1x1)
 MATMULS = ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm")
 
-# the categorical likelihood's autograd function (pixelcnn.likelihoods.categorical): its
-# backward's exp, multiply and scatter belong to the log-softmax, not to "other pointwise"
-LIKELIHOOD = "_PickedLogSoftmax"
+# the categorical likelihood's autograd function: its backward's exp, multiply and scatter
+# belong to the log-softmax, not to "other pointwise"
+LIKELIHOOD = categorical._PickedLogSoftmax.__name__
 
 
 def category(op: str, phase: str, likelihood: bool = False) -> str:

@@ -238,6 +238,12 @@ def main(argv=None) -> None:
     parser.add_argument("--clock", choices=("wall", "process"), default="wall",
                         help="wall clock, or this process's CPU time (for a core shared with other work)")
     args = parser.parse_args(argv)
+    for name, value, least in (("--rounds", args.rounds, 1), ("--batch", args.batch, 1),
+                               ("--warmup", args.warmup, 0), ("--threads", args.threads, 0)):
+        if value < least:
+            parser.error(f"{name} must be at least {least}, got {value}")
+    if not args.seconds > 0:
+        parser.error(f"--seconds must be positive, got {args.seconds}")
     if args.threads:
         torch.set_num_threads(args.threads)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
