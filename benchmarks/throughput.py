@@ -232,8 +232,9 @@ def target_check(row: dict, reference: dict) -> dict:
     ``rounds_verdict``: "met" when every round's paired ratio reaches the target, "missed"
     when none does, "mixed" otherwise (the machine moved more than the margin).
     The ratio is ``multiply_add_ratio`` (the reference's multiply-adds per image over the
-    library's open-tap ones) times ``efficiency_relative_to_reference`` (the library's
-    fraction of the peak over the reference's); ``efficiency_needed`` is the relative
+    library's open-tap ones) times ``efficiency_relative_to_reference`` (its speed per
+    multiply-add over the reference's: the ratio of their fractions of the peak);
+    ``efficiency_needed`` is the relative
     efficiency at which this row would reach its target."""
     target = TARGETS.get(row["network"], DEFAULT_TARGET)
     by_round = row["train_ratio_by_round"]
@@ -244,8 +245,7 @@ def target_check(row: dict, reference: dict) -> dict:
             "median_of_rounds": round(statistics.median(by_round), 3),
             "rounds_range": [min(by_round), max(by_round)], "rounds_verdict": verdict,
             "multiply_add_ratio": round(macs, 3),
-            "efficiency_relative_to_reference": round(
-                row["train_fraction_of_peak"] / reference["train_fraction_of_peak"], 3),
+            "efficiency_relative_to_reference": round(row["train_ratio_to_reference"] / macs, 3),
             "efficiency_needed": round(target / macs, 3)}
 
 
