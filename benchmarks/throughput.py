@@ -234,8 +234,8 @@ def target_check(row: dict, reference: dict) -> dict:
     The ratio is ``multiply_add_ratio`` (the reference's multiply-adds per image over the
     library's open-tap ones) times ``efficiency_relative_to_reference`` (its speed per
     multiply-add over the reference's: the ratio of their fractions of the peak);
-    ``efficiency_needed`` is the relative
-    efficiency at which this row would reach its target."""
+    ``efficiency_needed`` is the relative efficiency at which this row would reach its
+    target."""
     target = TARGETS.get(row["network"], DEFAULT_TARGET)
     by_round = row["train_ratio_by_round"]
     verdict = ("met" if min(by_round) >= target else "missed" if max(by_round) < target else "mixed")

@@ -12,7 +12,7 @@ from pixelcnn.nn.layers import conv_padded
     ((2, 3), (1, 1, 1, 0)),   # gated vertical stack
     ((1, 2), (1, 0, 0, 0)),   # gated horizontal stack: all in a copy
     ((3, 3), (1, 1, 1, 1)),   # symmetric: all in the convolution
-    ((2, 3), (1, 1, 2, 1)),      # uneven on both axes
+    ((2, 3), (1, 1, 2, 1)),   # uneven on both axes
     ((1, 1), (0, 0, 0, 0)),
 ])
 def test_conv_padded_equals_pad_then_conv(kernel, padding):
