@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from pixelcnn.errors import ConfigError
-from pixelcnn.levels import binarize, to_levels, to_uint8
+from pixelcnn.levels import binarize, fixed_binarize, level_dtype, quantise, to_levels, to_uint8
 
 
 def test_256_levels_are_the_identity():
@@ -48,3 +48,22 @@ def test_level_errors():
         to_levels(torch.zeros(2), 4)
     with pytest.raises(ConfigError, match="binarize must be"):
         binarize(torch.zeros(2, dtype=torch.uint8), "random")
+
+
+def test_level_dtype_is_the_narrowest_that_holds_the_levels():
+    assert [level_dtype(k) for k in (2, 256, 257, 2**15, 2**15 + 1, 65_536)] == [
+        torch.uint8, torch.uint8, torch.int16, torch.int16, torch.int32, torch.int32]
+    with pytest.raises(ConfigError, match=r"levels must be an integer in \[2, 65536\], got 65537"):
+        level_dtype(65_537)
+
+
+def test_quantise_is_to_levels_after_binarising_and_codes_pass_through():
+    v = torch.arange(256, dtype=torch.uint8)
+    q = quantise(v, 16)
+    assert q.dtype == torch.uint8 and torch.equal(q.long(), to_levels(v, 16))
+    assert torch.equal(quantise(v, 2, binarize="threshold").long(), to_levels(binarize(v, "threshold"), 2))
+    codes = torch.tensor([0, 999, 65_535], dtype=torch.int32)
+    assert quantise(codes, 65_536, kind="codes") is codes
+    with pytest.raises(ConfigError, match=r"levels must be an integer in \[2, 256\], got 1000"):
+        quantise(v, 1000)  # pixels: at most 256 levels
+    assert fixed_binarize("dynamic") == fixed_binarize("static") == "threshold" and fixed_binarize("none") == "none"

@@ -3,7 +3,7 @@
 A run config has three sections, each a frozen dataclass:
 
 - ``model``: a preset name plus overrides of its fields (``model.hidden=64``);
-- ``data``: which data set, how it is quantised (levels, binarisation);
+- ``data``: which data set, of which kind (pixels or codes), how it becomes levels;
 - ``train``: optimisation, stopping, logging.
 
 It is read from YAML or JSON and changed by ``key=value`` overrides with
@@ -23,7 +23,7 @@ import yaml
 
 from pixelcnn.coerce import above, at_least, between, check_fields, one_of
 from pixelcnn.errors import ConfigError
-from pixelcnn.levels import BINARIZE
+from pixelcnn.levels import BINARIZE, KINDS, MAX_LEVELS, MAX_PIXEL_LEVELS
 
 
 def setting(default, allowed: dict | None = None):
@@ -38,7 +38,9 @@ class ModelSection:
     """``name``: a registered preset; ``overrides``: fields of its config to change.
 
     ``in_channels``, ``image_size`` and ``levels`` come from the data; give
-    them here only to force a value.
+    ``in_channels`` and ``image_size`` here only to force a value. ``levels`` has
+    one home, the data (``data.levels``): a ``model.levels`` that differs from the
+    data's is refused.
     """
 
     name: str = "pixelcnn-seed"
@@ -50,7 +52,26 @@ class ModelSection:
 
 @dataclass(frozen=True)
 class DataSection:
-    """Which images, and how they become levels in ``[0, levels)``.
+    """Which data, and how it becomes levels in ``[0, levels)``.
+
+    ``kind``: ``pixels``, images of 8-bit values quantised to ``levels`` <= 256
+    (0 means 256); or ``codes``, integer maps already in ``[0, K)`` read from a
+    ``.npy`` / ``.npz`` file named by ``name`` (any integer dtype, shape
+    ``[N, H, W]`` or ``[N, C, H, W]``; :mod:`pixelcnn.data.codes`). For codes K is
+    ``levels`` when given (it must cover every code), else 1 + the largest code
+    of the file; K is at most 65,536. The model takes its levels from here.
+    Codes are not resized, converted or binarised.
+
+    ``field`` picks arrays of an ``.npz`` file: empty reads arrays ``train``,
+    ``valid``, ``test`` (else ``images``, else the first array); ``field=top``
+    reads ``top_train``, ``top_valid``, ``top_test`` (else the one array
+    ``top``), with labels ``top_train_labels``, else ``train_labels`` (shared by
+    every field; :mod:`pixelcnn.data.arrays`).
+
+    ``ordered``: whether the levels are ordered (nearby levels mean nearby
+    things), which a likelihood such as the logistic mixture assumes. Pixels
+    always are; codes are not unless this says so (a VQ-VAE's code indices are
+    arbitrary labels). :func:`levels_ordered` gives the answer for either kind.
 
     ``valid_split`` empty means "valid": the set's own validation split, or,
     for a set without one, ``valid_fraction`` of every class of its training
@@ -67,6 +88,9 @@ class DataSection:
     """
 
     name: str = "mnist5k"
+    kind: str = setting("pixels", one_of(*KINDS))
+    field: str = ""
+    ordered: bool = False
     data_dir: str = ""
     image_size: tuple[int, int] = setting((0, 0), at_least(0, "0: keep the set's size"))
     channels: int = setting(0, one_of(0, 1, 3))
@@ -74,7 +98,7 @@ class DataSection:
     valid_split: str = ""
     valid_fraction: float = setting(0.1, between(0, 1, high_open=True))
     test_split: str = "test"
-    levels: int = setting(256, between(2, 256))
+    levels: int = setting(0, between(0, MAX_LEVELS, note="0: from the data: 256 for pixels, 1 + the largest code"))
     binarize: str = setting("none", one_of(*BINARIZE))
     download: bool = True
     conditional: bool = False
@@ -82,6 +106,13 @@ class DataSection:
 
     def __post_init__(self):
         check_fields(self, "data")
+        if self.levels == 1:
+            raise ConfigError(f"data.levels must be 0 (from the data) or in [2, {MAX_LEVELS}], got 1")
+
+
+def levels_ordered(data: DataSection) -> bool:
+    """Whether the data's levels are ordered: always for pixels, for codes as ``data.ordered`` says."""
+    return data.kind == "pixels" or data.ordered
 
 
 @dataclass(frozen=True)
@@ -144,6 +175,7 @@ SECTIONS = {"model": ModelSection, "data": DataSection, "train": TrainSection}
 def check_run_config(cfg: RunConfig) -> None:
     """What no single field can say: how fields combine. Each field was checked on its own already."""
     t, d = cfg.train, cfg.data
+    check_data_section(d)
     if d.binarize != "none" and d.levels != 2:
         raise ConfigError(f"data.binarize = {d.binarize} needs data.levels = 2, got {d.levels}")
     if t.schedule == "cosine" and not t.max_steps:
@@ -151,6 +183,28 @@ def check_run_config(cfg: RunConfig) -> None:
     if not (t.epochs or t.max_steps or t.max_minutes):
         raise ConfigError("set at least one of train.epochs, train.max_steps, train.max_minutes")
     check_model_section(cfg.model)
+    if d.kind == "pixels" or d.levels:  # otherwise K is known once the codes are read
+        check_model_levels(cfg.model, d.levels or MAX_PIXEL_LEVELS)
+
+
+def check_data_section(d: DataSection) -> None:
+    """How the data fields combine with the kind of data."""
+    if d.kind == "pixels" and d.levels > MAX_PIXEL_LEVELS:
+        raise ConfigError(f"data.levels = {d.levels}: pixels have at most {MAX_PIXEL_LEVELS} levels; "
+                          f"integer maps of more levels are data.kind=codes")
+    if d.kind == "codes":
+        for key, value, plain in (("image_size", d.image_size, (0, 0)), ("channels", d.channels, 0),
+                                  ("binarize", d.binarize, "none")):
+            if value != plain:
+                raise ConfigError(f"data.{key} applies to pixels; codes (data.kind = codes) are read as they are")
+
+
+def check_model_levels(model: ModelSection, levels: int) -> None:
+    """``levels`` has one home, the data: a ``model.levels`` override must agree with it."""
+    given = model.overrides.get("levels")
+    if given is not None and given != levels:
+        raise ConfigError(f"model.levels = {given} conflicts with the data's {levels} levels; levels come "
+                          f"from the data: drop model.levels, or set data.levels")
 
 
 def check_model_section(model: ModelSection) -> None:

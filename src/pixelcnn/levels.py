@@ -1,11 +1,19 @@
-"""Quantisation: uint8 pixel values <-> integer levels in ``[0, L)``.
+"""Levels: the integers in ``[0, L)`` every model reads, and quantisation from 8-bit pixels.
 
-This is the one place that knows how 8-bit values map to levels. Level ``l``
-covers the uint8 bin ``[l * 256 / L, (l + 1) * 256 / L)``, so L = 256 is the
-identity and L = 2 thresholds at 128. Binarisation for binary models (L = 2)
-comes in three kinds: a fixed threshold, a stochastic draw made once with a
-fixed seed (static) and a new draw every epoch (dynamic), each draw taking
-value ``v`` to 1 with probability ``v / 255``.
+This is the one place that knows how 8-bit values map to levels, and which
+dtype holds levels. Level ``l`` covers the uint8 bin
+``[l * 256 / L, (l + 1) * 256 / L)``, so L = 256 is the identity and L = 2
+thresholds at 128. Binarisation for binary models (L = 2) comes in three
+kinds: a fixed threshold, a stochastic draw made once with a fixed seed
+(static) and a new draw every epoch (dynamic), each draw taking value ``v``
+to 1 with probability ``v / 255``.
+
+Two kinds of data become levels (``data.kind``): ``pixels``, uint8 values
+quantised to L <= 256 levels, and ``codes``, integer maps already in
+``[0, K)`` with K up to 65,536, which pass through unchanged. Levels are
+stored in the narrowest dtype that holds L and that torch computes with
+everywhere (:func:`level_dtype`: uint8, int16 or int32; torch's uint16 lacks
+``min``, ``max`` and indexed writes on the CPU).
 """
 
 from __future__ import annotations
@@ -17,20 +25,56 @@ import torch
 from pixelcnn.errors import ConfigError
 
 BINARIZE = ("none", "threshold", "static", "dynamic")
+KINDS = ("pixels", "codes")
+MAX_LEVELS = 65_536  # codes: K <= 2**16
+MAX_PIXEL_LEVELS = 256  # pixels: 8-bit values
 
 
-def check_levels(levels: int) -> int:
-    if not isinstance(levels, int) or not 2 <= levels <= 256:
-        raise ConfigError(f"levels must be an integer in [2, 256], got {levels!r}")
+def check_levels(levels: int, most: int = MAX_LEVELS) -> int:
+    """``levels`` if it is an integer in ``[2, most]``, else a ConfigError."""
+    if not isinstance(levels, int) or isinstance(levels, bool) or not 2 <= levels <= most:
+        raise ConfigError(f"levels must be an integer in [2, {most}], got {levels!r}")
     return levels
 
 
-def to_levels(images: torch.Tensor, levels: int) -> torch.Tensor:
-    """uint8 ``[..]`` in 0..255 -> long levels ``[..]`` in ``[0, levels)``."""
+def level_dtype(levels: int) -> torch.dtype:
+    """The narrowest dtype that holds the levels ``0 .. levels - 1``: uint8, int16 or int32."""
     check_levels(levels)
+    if levels <= 256:
+        return torch.uint8
+    return torch.int16 if levels <= 2**15 else torch.int32
+
+
+def to_levels(images: torch.Tensor, levels: int) -> torch.Tensor:
+    """uint8 ``[..]`` in 0..255 -> long levels ``[..]`` in ``[0, levels)``, ``levels <= 256``."""
+    check_levels(levels, MAX_PIXEL_LEVELS)
     if images.dtype != torch.uint8:
         raise ConfigError(f"to_levels expects uint8 images, got {images.dtype}")
     return images.long() * levels // 256
+
+
+def quantise(values: torch.Tensor, levels: int, *, kind: str = "pixels", binarize: str = "none",
+             seed: int = 0, epoch: int = 0, index: torch.Tensor | None = None) -> torch.Tensor:
+    """Data as stored -> levels in ``[0, levels)``, dtype :func:`level_dtype`, shape unchanged.
+
+    ``kind="pixels"``: uint8 values, binarised first unless ``binarize`` is "none"
+    (see :func:`binarize` for ``seed``, ``epoch`` and ``index``), then
+    :func:`to_levels`. ``kind="codes"``: already levels (checked against ``levels``
+    when read, :mod:`pixelcnn.data.codes`), returned as they are.
+    """
+    if kind == "codes":
+        return values
+    if kind != "pixels":
+        raise ConfigError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if binarize != "none":
+        values = _binarize(values, binarize, seed=seed, epoch=epoch, index=index)
+    return to_levels(values, levels).to(level_dtype(levels))
+
+
+def fixed_binarize(method: str) -> str:
+    """The binarisation for scoring or completing given images: a random draw would make the
+    result depend on the draw, so every method but "none" becomes "threshold"."""
+    return "none" if method == "none" else "threshold"
 
 
 def to_uint8(levels_: torch.Tensor, levels: int, how: str = "centre") -> torch.Tensor:
@@ -85,8 +129,12 @@ def binarize(images: torch.Tensor, method: str, *, seed: int = 0, epoch: int = 0
     return bits.to(torch.uint8) * 255
 
 
+_binarize = binarize  # for :func:`quantise`, whose argument of the same name hides it
+
+
 def _image_seed(seed: int, epoch: int, place: int) -> int:
     """A generator seed for one image's draw; distinct (seed, epoch, place) never share one
     in practice (SHA-256, not arithmetic that wraps between epochs of large sets)."""
     digest = hashlib.sha256(f"binarize/{seed}/{epoch}/{place}".encode()).digest()
     return int.from_bytes(digest[:8], "little") >> 1
+

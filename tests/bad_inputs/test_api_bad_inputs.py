@@ -23,7 +23,7 @@ CASES = [
     ("create-hidden-text", lambda r, t: pixelcnn.create_model("pixelcnn", hidden="wide"), ConfigError,
      "must be an integer"),
     ("create-levels", lambda r, t: pixelcnn.create_model("gated-pixelcnn", levels=1), ConfigError,
-     "gated.levels must be in [2, 256]"),
+     "gated.levels must be in [2, 65536]"),
     ("create-size-length", lambda r, t: pixelcnn.create_model("pixelcnn", image_size=[3]), ConfigError,
      "image_size must be a list of 2"),
     ("create-size-zero", lambda r, t: pixelcnn.create_model("pixelcnn", image_size=(0, 5)), ConfigError,

@@ -113,3 +113,39 @@ def test_bundled_configs_resolve_and_build(name):
     cfg = resolve(str(resources.files("pixelcnn") / "configs" / f"{name}.yaml"), [])
     model = create_model(cfg.model.name, **cfg.model.overrides)
     assert cfg.train.max_steps > 0 and sum(p.numel() for p in model.parameters()) > 0
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["data.levels=1000"], "data.levels = 1000: pixels have at most 256 levels; integer maps of more levels are "
+                               "data.kind=codes"),
+        (["data.levels=1"], r"data.levels must be 0 \(from the data\) or in \[2, 65536\], got 1"),
+        (["data.levels=65537", "data.kind=codes"], r"data.levels must be in \[0, 65536\]"),
+        (["data.kind=tokens"], "data.kind must be one of pixels, codes"),
+        (["data.kind=codes", "data.channels=3"], "data.channels applies to pixels"),
+        (["data.kind=codes", "data.levels=2", "data.binarize=static"], "data.binarize applies to pixels"),
+        (["data.levels=4", "model.levels=16"], "model.levels = 16 conflicts with the data's 4 levels"),
+        (["model.levels=16"], "model.levels = 16 conflicts with the data's 256 levels"),
+        (["data.kind=codes", "data.levels=512", "model.levels=1024"], "conflicts with the data's 512 levels"),
+    ],
+)
+def test_bad_data_kinds_and_levels_get_one_line(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve(None, overrides)
+
+
+def test_levels_have_one_home_and_codes_say_whether_they_are_ordered():
+    from pixelcnn.config import levels_ordered
+
+    assert resolve(None, ["data.levels=16", "model.levels=16"]).model.overrides == {"levels": 16}  # agrees: kept
+    assert resolve(None, ["data.kind=codes", "model.levels=16"]).data.levels == 0  # K is checked once read
+    assert levels_ordered(resolve(None, []).data)
+    assert not levels_ordered(resolve(None, ["data.kind=codes"]).data)
+    assert levels_ordered(resolve(None, ["data.kind=codes", "data.ordered=true"]).data)
+
+
+def test_a_data_section_saved_without_the_new_fields_loads_as_pixels():
+    old = {"data": {"name": "mnist5k", "levels": 256, "binarize": "none"}}
+    data = from_dict(old).data
+    assert (data.kind, data.field, data.ordered, data.levels) == ("pixels", "", False, 256)

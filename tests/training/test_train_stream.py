@@ -1,10 +1,9 @@
 """The training stream's shares across processes, checked directly (no processes started)."""
 
-from types import SimpleNamespace
-
 import pytest
 import torch
 
+from pixelcnn.config import DataSection
 from pixelcnn.training.data import TrainStream
 from pixelcnn.training.distributed import shard
 from pixelcnn.training.runtime import Processes
@@ -13,7 +12,7 @@ from pixelcnn.training.runtime import Processes
 def numbered_stream(n: int) -> TrainStream:
     """A stream whose image i holds the level i in each of its 2 sub-pixels (so levels name images)."""
     images = torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 1, 1, 2).contiguous()
-    return TrainStream(images, None, SimpleNamespace(name="numbered", binarize="none", levels=256), seed=3)
+    return TrainStream(images, None, DataSection(name="numbered", levels=256), seed=3)
 
 
 def share(stream, epoch, position, batch, rank, world):

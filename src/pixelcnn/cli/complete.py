@@ -41,7 +41,7 @@ def run(args) -> int:
     from pixelcnn.cli.common import check_output, class_labels, load_checkpoint
     from pixelcnn.errors import PixelCNNError
     from pixelcnn.images import save_grid, save_npz
-    from pixelcnn.levels import to_uint8
+    from pixelcnn.levels import level_dtype, to_uint8
 
     out = check_output(args.out)
     model = load_checkpoint(args)
@@ -62,8 +62,9 @@ def run(args) -> int:
     shown = torch.cat([truth, kept, done])
     save_grid(to_uint8(shown, cfg.levels, how="stretch"), out, nrow=shown.shape[0], scale=args.scale)
     extra = {} if labels is None else {"labels": labels}
-    npz = save_npz(out.with_suffix(".npz"), levels=done.to(torch.uint8), known=truth[0].to(torch.uint8),
-                   keep_rows=args.keep_rows, **extra)
+    dtype = level_dtype(cfg.levels)
+    npz = save_npz(out.with_suffix(".npz"), levels=done.to(dtype), known=truth[0].to(dtype), keep_rows=args.keep_rows,
+                   **extra)
     print(f"wrote {out} (original, kept rows, {args.n} completions) and {npz}")
     return 0
 
@@ -75,10 +76,13 @@ def _source_levels(model, args):
     from pixelcnn.data.images import read_image
     from pixelcnn.data.source import read_rows
     from pixelcnn.errors import DataError
-    from pixelcnn.training.data import load_split, quantise
+    from pixelcnn.levels import fixed_binarize, quantise
+    from pixelcnn.training.data import load_split
 
     cfg = model.config
     data = data_section(model, args.data, args.data_dir)
+    if args.image and data.kind == "codes":
+        raise DataError("--image is a picture; this model reads codes: name them with --data and --index")
     if args.image:
         pixels = torch.tensor(read_image(Path(args.image), cfg.in_channels, cfg.image_size)[0])[None]
     else:
@@ -89,6 +93,5 @@ def _source_levels(model, args):
         if tuple(pixels.shape[1:]) != (cfg.in_channels, *cfg.image_size):
             raise DataError(f"{data.name} images are {tuple(pixels.shape[1:])}, the model's are "
                             f"{(cfg.in_channels, *cfg.image_size)}")
-    if data.binarize in ("static", "dynamic"):  # one image: a clean threshold, not a random draw
-        data = type(data)(**{**data.__dict__, "binarize": "threshold"})
-    return quantise(torch.as_tensor(pixels), data).long()
+    # one image: a clean threshold, not a random draw
+    return quantise(torch.as_tensor(pixels), cfg.levels, kind=data.kind, binarize=fixed_binarize(data.binarize)).long()

@@ -32,7 +32,7 @@ def run(args) -> int:
     from pixelcnn.cli.common import check_output, class_labels, load_checkpoint, show_progress
     from pixelcnn.errors import ConfigError, PixelCNNError
     from pixelcnn.images import save_grid, save_npz
-    from pixelcnn.levels import to_uint8
+    from pixelcnn.levels import level_dtype, to_uint8
 
     if args.per_class and (args.label is not None or args.n is not None):
         raise ConfigError("give --class K and -n, or --per-class N, not both")
@@ -58,7 +58,7 @@ def run(args) -> int:
                                    method=args.method, progress=args.progress and show_progress(args)).cpu())
     levels = torch.cat(chunks)
     save_grid(to_uint8(levels, model.config.levels, how="stretch"), out, nrow=nrow, scale=args.scale)
-    arrays = {"levels": levels.to(torch.uint8), "images": to_uint8(levels, model.config.levels)}
+    arrays = {"levels": levels.to(level_dtype(model.config.levels)), "images": to_uint8(levels, model.config.levels)}
     if labels is not None:
         arrays["labels"] = labels
     npz = save_npz(out.with_suffix(".npz"), **arrays)

@@ -13,6 +13,9 @@ EXAMPLES = """
   # a config file plus overrides (section.key=value, values parsed as YAML)
   pixelcnn train --config my.yaml --out runs/a train.lr=3e-4 model.hidden=96
 
+  # a prior over integer codes (a VQ-VAE's): K = 1 + the largest code, or data.levels
+  pixelcnn train --data codes.npz data.kind=codes data.field=top --out runs/prior
+
   # binarized MNIST with a Gated PixelCNN, stopping after 30 minutes
   pixelcnn train --out runs/bin data.name=binarized-mnist data.levels=2 \\
       model.name=gated-pixelcnn train.max_minutes=30
@@ -38,6 +41,8 @@ def register(sub) -> None:
                         help="config overrides such as train.lr=3e-4, model.name=gated-pixelcnn, data.levels=2")
     parser.add_argument("--config", metavar="FILE|NAME",
                         help="a YAML/JSON run config, or the name of a bundled one (mnist5k)")
+    parser.add_argument("--data", metavar="NAME|PATH", help="the data set: a registered name or a path "
+                        "(the same as data.name=...)")
     parser.add_argument("--out", metavar="DIR", help="the run directory (default runs/<data>-<model>)")
     parser.add_argument("--resume", metavar="RUN", help="continue the run in this directory")
     parser.add_argument("--json", action="store_true", help="print the final summary as JSON")
@@ -56,12 +61,13 @@ def run(args) -> int:
         logging.getLogger("pixelcnn").setLevel(logging.WARNING)
 
     if args.resume:
-        if args.config or args.out:
-            raise ConfigError("--resume continues a run with its saved config; do not give --config or --out")
+        if args.config or args.out or args.data:
+            raise ConfigError("--resume continues a run with its saved config; do not give --config, --out or --data")
         run_dir = Path(args.resume)
         cfg = _resumed_config(run_dir, args.overrides)
     else:
-        cfg = resolve(bundled_config(args.config) if args.config else None, args.overrides)
+        data = [f"data.name={args.data}"] if args.data else []
+        cfg = resolve(bundled_config(args.config) if args.config else None, data + args.overrides)
         run_dir = Path(args.out or f"runs/{cfg.data.name}-{cfg.model.name}")
         if (run_dir / "latest").exists():
             raise ConfigError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose another --out")

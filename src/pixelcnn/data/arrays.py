@@ -1,18 +1,25 @@
-"""Images stored as numpy arrays in ``.npy`` and ``.npz`` files.
+"""Images and codes stored as numpy arrays in ``.npy`` and ``.npz`` files.
 
 Format (numpy's NPY/NPZ, https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html),
-read with ``allow_pickle=False``. Images must be uint8 and shaped
-``[N, H, W]`` (gray), ``[N, H, W, C]`` or ``[N, C, H, W]`` with C 1 or 3; a
-shape where both readings fit (e.g. ``[N, 3, 5, 3]``) is refused as ambiguous.
+read with ``allow_pickle=False``. Images (``data.kind=pixels``) must be uint8
+and shaped ``[N, H, W]`` (gray), ``[N, H, W, C]`` or ``[N, C, H, W]`` with C 1
+or 3; a shape where both readings fit (e.g. ``[N, 3, 5, 3]``) is refused as
+ambiguous. Codes (``data.kind=codes``) are integer maps of any integer dtype
+shaped ``[N, H, W]`` or ``[N, C, H, W]`` (:mod:`pixelcnn.data.codes`).
 
-An ``.npz`` holds either
+An ``.npz`` holds, for ``field`` "" (the default), either
 
 * ``images`` (else its first array whose name does not end in ``labels``)
   and optionally ``labels``: one set, split like a folder; or
 * arrays named after splits, ``train``, ``valid``, ``test``, each with
   optional labels ``train_labels``, ``valid_labels``, ``test_labels``.
 
-Labels are non-negative integers ``[N]``.
+A ``field`` (``data.field=top``) names one kind of array among several in the
+file (a VQ-VAE's ``top`` and ``bottom`` codes): arrays ``top_train``,
+``top_valid``, ``top_test`` (any of them) are its splits, else the array
+``top`` is one set. The labels of an array ``X`` are ``X_labels``, else those
+of its split, ``train_labels`` (``labels`` for one set), which several fields
+share. Labels are non-negative integers ``[N]``.
 
 Read lazily (``load_dataset(..., lazy=True)``, as training does), a ``.npy``
 file is memory-mapped instead (:class:`pixelcnn.data.source.MappedArray`).
@@ -33,18 +40,22 @@ ARRAY_SUFFIXES = (".npy", ".npz")
 
 
 def read_array_file(
-    path: str | Path, key: str | None = None
+    path: str | Path, key: str | None = None, *, levels: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Images and labels of a ``.npy`` / ``.npz`` file.
+    """Images (or codes) and labels of a ``.npy`` / ``.npz`` file.
 
     Args:
         path: the file.
-        key: for an ``.npz``, the array to read ("train", "images", …);
+        key: for an ``.npz``, the array to read ("train", "images", "top_train", …);
             None: ``images`` or the first array. Must be None for ``.npy``.
+        levels: 0 for images; K for codes in ``[0, K)`` (checked by
+            :func:`pixelcnn.data.codes.codes_levels`), read as :func:`pixelcnn.levels.level_dtype`.
 
     Returns:
-        images: uint8 ``[N, C, H, W]``; labels: int64 ``[N]`` or None.
+        images: uint8 ``[N, C, H, W]`` (codes: ``level_dtype(K)``); labels: int64 ``[N]`` or None.
     """
+    from pixelcnn.data.codes import to_codes
+
     path = Path(path)
     if path.suffix == ".npy" and key is None:
         images, labels, where = _load(path, None), None, str(path)
@@ -53,26 +64,53 @@ def read_array_file(
         key = key if key is not None else _default_key(names, path)
         if key not in names:
             raise DataError(f"{path}: no array '{key}' (arrays: {', '.join(names)})")
-        label_key = "labels" if key == "images" else f"{key}_labels"
+        label_key = labels_key(names, key)
         images = _load(path, key)
-        labels = _load(path, label_key) if label_key in names else None
+        labels = _load(path, label_key) if label_key else None
         where = f"{path}['{key}']"
     else:
         raise DataError(f"{path}: expected a .npy file, or a .npz file (optionally with a key)")
-    images = to_nchw(images, where)
+    images = to_codes(images, levels, where) if levels else to_nchw(images, where)
     if path.suffix == ".npy" and len(images) == 0:  # a whole set to split: nothing to split
         raise DataError(f"{where} holds no images")
     return images, None if labels is None else check_labels(labels, len(images), where)
 
 
-def array_file_splits(path: str | Path) -> list[str]:
+def field_arrays(path: str | Path, field: str = "") -> dict[str, str]:
+    """The arrays of an ``.npz`` that ``field`` names (module docstring), by split:
+    ``{"train": "top_train", ...}``, or ``{"all": name}`` for one set to split like a folder."""
+    path = Path(path)
+    names = npz_names(path)
+    prefix = f"{field}_" if field else ""
+    keyed = {split: prefix + split for split in SPLIT_KEYS if prefix + split in names}
+    if keyed:
+        return keyed
+    if not field:
+        return {"all": _default_key(names, path)}
+    if field in names:
+        return {"all": field}
+    wanted = ", ".join(repr(n) for n in (field, *(prefix + s for s in SPLIT_KEYS)))
+    raise DataError(f"{path}: data.field = {field} names no array (looked for {wanted}; arrays: {', '.join(names)})")
+
+
+def labels_key(names: list[str], key: str) -> str | None:
+    """The labels of array ``key``: ``key_labels``, else its split's (module docstring), else None."""
+    split = next((s for s in SPLIT_KEYS if key == s or key.endswith("_" + s)), None)
+    for name in (f"{key}_labels", f"{split}_labels" if split else "labels"):
+        if name in names:
+            return name
+    return None
+
+
+def array_file_splits(path: str | Path, field: str = "") -> list[str]:
     """Splits an array file offers: its split keys, else "train", "test", "all"."""
     path = Path(path)
     if path.suffix == ".npz":
-        names = npz_names(path)
-        keyed = [k for k in SPLIT_KEYS if k in names]
+        keyed = [k for k in field_arrays(path, field) if k != "all"]
         if keyed:
             return keyed
+    elif field:
+        raise DataError(f"{path}: data.field = {field} names arrays of an .npz file; a .npy file holds one array")
     return ["train", "test", "all"]
 
 

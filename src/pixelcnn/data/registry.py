@@ -11,6 +11,10 @@ own gets one: :func:`pixelcnn.data.splits.split_off_valid` carves
 ``valid_fraction`` of every class (10 % by default) off ``train``, and
 ``train`` then means the remaining images. ``valid_fraction=0`` turns the carve
 off. Sets with their own ``valid`` split (binarized-mnist) keep it.
+
+Kinds. ``kind="pixels"`` (the default) gives uint8 images in 0..255;
+``kind="codes"`` gives integer codes in ``[0, K)`` from a ``.npy`` / ``.npz``
+file (:mod:`pixelcnn.data.codes`), split by the same rules, never resized.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Callable, Sequence
 import torch
 
 from pixelcnn.data import cifar, mnist, mnist5k
+from pixelcnn.data.codes import codes_levels
 from pixelcnn.data.dataset import Dataset
 from pixelcnn.data.download import DEFAULT_TIMEOUT
 from pixelcnn.data.local import is_data_path, load_path_dataset, path_splits
@@ -31,6 +36,7 @@ from pixelcnn.data.source import Converted, InMemory
 from pixelcnn.data.splits import VALID_FRACTION, split_off_valid
 from pixelcnn.data.transform import check_size, resize_images, to_channels
 from pixelcnn.errors import DataError
+from pixelcnn.levels import KINDS
 
 DEFAULT_DATASET = "mnist5k"
 
@@ -78,21 +84,23 @@ def dataset_spec(name: str) -> DatasetSpec:
     return _REGISTRY[name]
 
 
-def dataset_splits(name: str, valid_fraction: float = VALID_FRACTION) -> list[str]:
+def dataset_splits(name: str, valid_fraction: float = VALID_FRACTION, field: str = "") -> list[str]:
     """Split names of a registered set, or of the folder / array file at path ``name``.
 
     Includes the carved ``valid`` split (see the module docstring) unless
-    ``valid_fraction`` is 0.
+    ``valid_fraction`` is 0. ``field``: which arrays of an ``.npz`` (:mod:`pixelcnn.data.arrays`).
     """
-    own = _own_splits(name)
+    own = _own_splits(name, field)
     if _carves(own, valid_fraction):
         return own[:1] + ["valid"] + own[1:]
     return own
 
 
-def _own_splits(name: str) -> list[str]:
+def _own_splits(name: str, field: str = "") -> list[str]:
     if name not in _REGISTRY and is_data_path(name):
-        return path_splits(name)
+        return path_splits(name, field)
+    if field:
+        raise DataError(f"data.field = {field} names arrays of an .npz file; {name} is a registered set")
     return list(dataset_spec(name).splits)
 
 
@@ -111,6 +119,9 @@ def load_dataset(
     channels: int | None = None,
     valid_fraction: float = VALID_FRACTION,
     lazy: bool = False,
+    kind: str = "pixels",
+    field: str = "",
+    levels: int = 0,
 ) -> Dataset:
     """Load one split of a data set into memory, or open it to be read on demand (``lazy``).
 
@@ -131,19 +142,30 @@ def load_dataset(
             when read, hold-outs and carves as indices, conversions applied
             batch by batch; other sets are read whole and wrapped in
             :class:`~pixelcnn.data.source.InMemory`.
+        kind: "pixels" or "codes" (a ``.npy`` / ``.npz`` file of integer codes).
+        field: which arrays of an ``.npz`` file (:mod:`pixelcnn.data.arrays`).
+        levels: for codes, K (the codes must lie in ``[0, K)``); 0 takes K from the
+            file (:func:`pixelcnn.data.codes.codes_levels`). Ignored for pixels.
 
     Returns:
-        a :class:`Dataset`: uint8 images ``[N, C, H, W]`` in 0..255.
+        a :class:`Dataset`: uint8 images ``[N, C, H, W]`` in 0..255, or codes in
+        ``[0, K)`` with ``Dataset.levels`` K.
     """
     if image_size is not None:
         check_size(image_size)
+    if kind not in KINDS:
+        raise DataError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kind == "codes":
+        levels = _codes_levels(name, field, levels, image_size, channels)
+    else:
+        levels = 0
     if name not in _REGISTRY and not is_data_path(name):
         raise DataError(
             f"unknown data set '{name}': not a registered name ({', '.join(_REGISTRY)}) "
             "nor an existing folder or .npy/.npz file"
         )
-    own = _own_splits(name)
-    splits = dataset_splits(name, valid_fraction)
+    own = _own_splits(name, field)
+    splits = dataset_splits(name, valid_fraction, field)
     if split not in splits:
         why = " (valid_fraction is 0)" if split == "valid" and _carves(own, 1.0) else ""
         raise DataError(f"{name} has no split '{split}'{why}; choose from {', '.join(splits)}")
@@ -153,7 +175,8 @@ def load_dataset(
         spec = _REGISTRY[name]
         dataset, binary = spec.load(read, data_dir, download), spec.binary
     else:
-        dataset = load_path_dataset(name, read, channels=channels, image_size=image_size, lazy=lazy)
+        dataset = load_path_dataset(name, read, channels=channels, image_size=image_size, lazy=lazy,
+                                    field=field, levels=levels)
         binary = False
     if carve:
         dataset = split_off_valid(dataset, split, valid_fraction)
@@ -161,6 +184,17 @@ def load_dataset(
     if lazy and isinstance(dataset.images, torch.Tensor):
         dataset = dataclasses.replace(dataset, images=InMemory(dataset.images))
     return dataset
+
+
+def _codes_levels(name: str, field: str, levels: int, image_size, channels) -> int:
+    """K of the codes file ``name`` (:func:`pixelcnn.data.codes.codes_levels`), after checking that
+    ``name`` is such a file and nothing asks to convert the codes."""
+    if name in _REGISTRY or not Path(name).expanduser().is_file():
+        raise DataError(f"data.kind = codes reads a .npy or .npz file of integer codes; {name} is "
+                        f"{'a registered image set' if name in _REGISTRY else 'not such a file'}")
+    if image_size is not None or channels is not None:
+        raise DataError("codes are read as they are: image_size and channels apply to pixels only")
+    return codes_levels(name, field, levels)
 
 
 def download_dataset(

@@ -3,7 +3,8 @@
 A data set larger than memory cannot be read whole. :func:`pixelcnn.data.load_dataset`
 with ``lazy=True`` gives a split whose ``images`` is an :class:`Images`
 source: its ``shape`` ``(N, C, H, W)`` is known at once, and
-``read(index)`` returns only the rows asked for, as uint8 ``[len(index), C, H, W]``.
+``read(index)`` returns only the rows asked for, as uint8 ``[len(index), C, H, W]``
+(codes, ``data.kind=codes``: their level dtype, :func:`pixelcnn.levels.level_dtype`).
 
 * :class:`InMemory`: a tensor already in memory (registered sets, ``.npz`` files);
 * :class:`MappedArray`: a ``.npy`` file, memory-mapped (numpy's ``mmap_mode="r"``),
@@ -72,17 +73,24 @@ class InMemory:
 
 
 class MappedArray:
-    """A uint8 ``.npy`` file shaped ``[N, H, W]``, ``[N, H, W, C]`` or ``[N, C, H, W]``,
-    memory-mapped read-only; :meth:`read` copies only the rows asked for."""
+    """A ``.npy`` file memory-mapped read-only; :meth:`read` copies only the rows asked for.
+
+    Images (``levels`` 0): uint8 shaped ``[N, H, W]``, ``[N, H, W, C]`` or ``[N, C, H, W]``.
+    Codes (``levels`` K): any integer dtype shaped ``[N, H, W]`` or ``[N, C, H, W]``, read as
+    :func:`~pixelcnn.levels.level_dtype` of K (the range is checked by
+    :func:`pixelcnn.data.codes.codes_levels`).
+    """
 
     in_memory = False
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, levels: int = 0):
         from pixelcnn.data.arrays import array_layout
+        from pixelcnn.data.codes import code_layout, numpy_dtype
 
         self.path = Path(path)
-        array = self._open()
-        self.layout = array_layout(array.shape, array.dtype, str(self.path))
+        array = self.open(self.path)
+        self.dtype = numpy_dtype(levels) if levels else None
+        self.layout = (code_layout if levels else array_layout)(array.shape, array.dtype, str(self.path))
         n, *rest = array.shape
         if n == 0:
             raise DataError(f"{self.path} holds no images")
@@ -94,16 +102,18 @@ class MappedArray:
             self.shape = (n, *rest)
         self._array = array
 
-    def _open(self) -> np.ndarray:
+    @staticmethod
+    def open(path: Path) -> np.ndarray:
+        """The array of the ``.npy`` file at ``path``, memory-mapped read-only."""
         try:
-            array = np.load(self.path, mmap_mode="r", allow_pickle=False)
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
         except FileNotFoundError:
-            raise DataError(f"{self.path}: no such file") from None
+            raise DataError(f"{path}: no such file") from None
         except (OSError, ValueError, EOFError) as e:
             detail = (str(e).splitlines() or [""])[0]
-            raise DataError(f"{self.path}: cannot read the array ({detail})") from None
+            raise DataError(f"{path}: cannot read the array ({detail})") from None
         if not isinstance(array, np.ndarray):
-            raise DataError(f"{self.path}: holds a .npz archive, not one array; rename it to .npz")
+            raise DataError(f"{path}: holds a .npz archive, not one array; rename it to .npz")
         view = getattr(array, "_mmap", None)  # numpy keeps the mmap.mmap of a memmap here
         if view is not None and hasattr(mmap, "MADV_RANDOM"):
             # batches come in random order: read-ahead around each row would read (and cache) 4x
@@ -115,7 +125,7 @@ class MappedArray:
     def array(self) -> np.ndarray:
         """The memory map (``np.memmap``), reopened after a pickle."""
         if self._array is None:
-            self._array = self._open()
+            self._array = self.open(self.path)
         return self._array
 
     def __getstate__(self) -> dict:
@@ -130,7 +140,7 @@ class MappedArray:
             rows = rows[:, None]
         elif self.layout == "nhwc":
             rows = rows.transpose(0, 3, 1, 2)
-        return torch.from_numpy(np.ascontiguousarray(rows))
+        return torch.from_numpy(np.ascontiguousarray(rows, dtype=self.dtype))
 
 
 class ImageFiles:

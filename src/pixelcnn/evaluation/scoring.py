@@ -135,7 +135,7 @@ def score_source(model, source, *, label: int | None = None, resize: bool = Fals
     """
     from pixelcnn.errors import DataError
     from pixelcnn.evaluation.inputs import read_images
-    from pixelcnn.levels import binarize as binarise, to_levels, to_uint8
+    from pixelcnn.levels import fixed_binarize, quantise, to_uint8
 
     cfg = model.config
     classes = getattr(cfg, "num_classes", 0)
@@ -150,8 +150,7 @@ def score_source(model, source, *, label: int | None = None, resize: bool = Fals
             labels = torch.full((len(found.names),), label, dtype=torch.int64)
         elif labels is None:
             raise DataError(f"the model is class-conditional but {source} has no labels; give the class (--class)")
-    pixels = binarise(found.images, "threshold") if binarize != "none" else found.images
-    levels = to_levels(pixels, cfg.levels)  # long [N, C, H, W]
+    levels = quantise(found.images, cfg.levels, binarize=fixed_binarize(binarize)).long()  # [N, C, H, W]
     scores = score_images(model, levels, labels if classes else None, batch_size=batch_size)
     shown = to_uint8(levels, cfg.levels, how="stretch")
     return ScoredImages(shown, found.names, found.labels if label is None else labels, scores, found.problems)

@@ -19,6 +19,7 @@ from typing import Any
 
 from pixelcnn.coerce import at_least, between, allowed_for, check_fields, check_value, one_of
 from pixelcnn.errors import ConfigError
+from pixelcnn.levels import MAX_LEVELS
 from pixelcnn.likelihoods import LIKELIHOODS, make_likelihood
 
 _ARCHS: dict[str, type] = {}
@@ -28,7 +29,7 @@ FIELD_RANGES = {
     name: meta["allowed"]
     for name, meta in {
         "in_channels": at_least(1),
-        "levels": between(2, 256),
+        "levels": between(2, MAX_LEVELS),
         "image_size": at_least(1),
         "hidden": at_least(1),
         "layers": at_least(0),

@@ -2,8 +2,11 @@
 
 A split is an indexable source of images (:mod:`pixelcnn.data.source`): a
 tensor in memory, a memory-mapped ``.npy`` file or a folder whose files are
-decoded when read. Levels are uint8 (L <= 256) and become long tensors batch
-by batch. A split in memory is quantised whole (as it always was); one read
+decoded when read. Levels are held in :func:`pixelcnn.levels.level_dtype` (uint8
+for L <= 256) and become long tensors batch by batch. Codes (``data.kind=codes``)
+are levels already, in ``[0, K)``; pixels are quantised
+(:func:`pixelcnn.levels.quantise`, the one home of quantisation), with K from
+:func:`data_levels`. A split in memory is quantised whole; one read
 on demand is quantised batch by batch, only the rows a process needs, with
 static and dynamic binarisation drawn image by image (fixed by seed, epoch
 and the image's place, :func:`pixelcnn.levels.binarize`), so its draw differs
@@ -40,32 +43,44 @@ import torch
 from pixelcnn.data import dataset_splits, load_dataset
 from pixelcnn.data.source import Images, InMemory, as_index, read_all
 from pixelcnn.errors import DataError
-from pixelcnn.levels import binarize, to_levels
+from pixelcnn.data.codes import codes_levels
+from pixelcnn.levels import MAX_PIXEL_LEVELS, quantise
 
 
-def quantise(images: torch.Tensor, data_cfg, *, seed: int = 0, epoch: int = 0,
-             index: torch.Tensor | None = None) -> torch.Tensor:
-    """uint8 pixel values -> uint8 levels, binarising first when the config asks to.
+def data_levels(data_cfg) -> int:
+    """L, the number of levels of the configured data: ``data.levels``, else 256 for pixels, or
+    for codes 1 + the largest code of the file (:func:`pixelcnn.data.codes.codes_levels`, which
+    also checks that every code lies in ``[0, L)``). The model takes its levels from here."""
+    if data_cfg.kind == "codes":
+        return codes_levels(data_cfg.name, data_cfg.field, data_cfg.levels)
+    return data_cfg.levels or MAX_PIXEL_LEVELS
 
-    ``index``: long ``[N]``, the images' places in their split when ``images`` is a
-    batch of it (binarisation then draws image by image, see :func:`pixelcnn.levels.binarize`).
-    """
-    method = data_cfg.binarize
-    if method != "none":
-        images = binarize(images, method, seed=seed, epoch=epoch, index=index)
-    return to_levels(images, data_cfg.levels).to(torch.uint8)
+
+def with_levels(data_cfg):
+    """``data_cfg`` with ``levels`` set to :func:`data_levels` (a run saves this resolved section)."""
+    import dataclasses
+
+    levels = data_levels(data_cfg)
+    return data_cfg if data_cfg.levels == levels else dataclasses.replace(data_cfg, levels=levels)
+
+
+def _quantise(values: torch.Tensor, data_cfg, **draw) -> torch.Tensor:
+    """:func:`pixelcnn.levels.quantise` with the kind, levels and binarisation of ``data_cfg``
+    (whose ``levels`` is resolved, see :func:`with_levels`)."""
+    return quantise(values, data_cfg.levels, kind=data_cfg.kind, binarize=data_cfg.binarize, **draw)
 
 
 class Levels:
-    """A split's images as uint8 levels in ``[0, L)``, quantised when read.
+    """A split's images as levels in ``[0, L)`` (:func:`pixelcnn.levels.level_dtype`), quantised when read.
 
-    ``levels[i:j]`` or ``levels[index]`` gives uint8 ``[n, C, H, W]``; ``shape`` is
+    ``levels[i:j]`` or ``levels[index]`` gives ``[n, C, H, W]``; ``shape`` is
     ``(N, C, H, W)``. A split in memory is quantised whole on first read and kept;
     one read on demand reads and quantises just the rows asked for.
     :meth:`rows` is a window of consecutive rows (a process's shard), read the same way.
     """
 
     def __init__(self, images: Images, data_cfg, *, seed: int = 0, epoch: int = 0):
+        data_cfg = with_levels(data_cfg)
         self.images, self.data_cfg, self.seed, self.epoch = images, data_cfg, seed, epoch
         self._start, self._stop = 0, len(images)
         self._whole: list = []  # the quantised split in memory, shared with windows
@@ -83,14 +98,14 @@ class Levels:
         return self.read(key)
 
     def read(self, index) -> torch.Tensor:
-        """uint8 levels ``[len(index), C, H, W]`` of rows ``index`` (of this window)."""
+        """Levels ``[len(index), C, H, W]`` of rows ``index`` (of this window)."""
         index = as_index(index) + self._start
         if self.images.in_memory:
             if not self._whole:
-                self._whole.append(quantise(read_all(self.images), self.data_cfg, seed=self.seed, epoch=self.epoch))
+                self._whole.append(_quantise(read_all(self.images), self.data_cfg, seed=self.seed, epoch=self.epoch))
             return self._whole[0][torch.from_numpy(index)]
         place = torch.from_numpy(index)
-        return quantise(self.images.read(index), self.data_cfg, seed=self.seed, epoch=self.epoch, index=place)
+        return _quantise(self.images.read(index), self.data_cfg, seed=self.seed, epoch=self.epoch, index=place)
 
     def rows(self, part: slice) -> "Levels":
         """Rows ``part`` (a slice with step 1) of this window, not read yet."""
@@ -102,7 +117,7 @@ class Levels:
 
 @dataclass
 class Split:
-    """One split: ``images`` uint8 ``[N, C, H, W]`` as stored (a tensor when in memory, else
+    """One split: ``images`` ``[N, C, H, W]`` as stored (a tensor when in memory, else
     a source, see :mod:`pixelcnn.data.source`), ``levels`` the same images as levels in ``[0, L)``
     (:class:`Levels`, read on demand), ``labels`` long ``[N]`` or None."""
 
@@ -117,6 +132,7 @@ class Split:
 def load_split(data_cfg, split: str, *, seed: int = 0) -> Split:
     """Open ``split`` of the configured data set, to be read and quantised batch by batch
     (eval splits use epoch 0); ``.npy`` files are memory-mapped, folders read file by file."""
+    data_cfg = with_levels(data_cfg)
     ds = load_dataset(
         data_cfg.name,
         split,
@@ -126,6 +142,9 @@ def load_split(data_cfg, split: str, *, seed: int = 0) -> Split:
         channels=data_cfg.channels or None,
         valid_fraction=carve_fraction(data_cfg),
         lazy=True,
+        kind=data_cfg.kind,
+        field=data_cfg.field,
+        levels=data_cfg.levels,
     )
     levels = Levels(ds.images, data_cfg, seed=seed)
     images = ds.images.tensor if isinstance(ds.images, InMemory) else ds.images  # a tensor when in memory
@@ -141,7 +160,7 @@ def validation_split_name(data_cfg) -> str:
     """The configured validation split, else "valid" (the set's own or carved from train)."""
     if data_cfg.valid_split:
         return data_cfg.valid_split
-    if "valid" in dataset_splits(data_cfg.name, carve_fraction(data_cfg)):
+    if "valid" in dataset_splits(data_cfg.name, carve_fraction(data_cfg), data_cfg.field):
         return "valid"
     raise DataError(
         f"{data_cfg.name} has no validation split with data.valid_fraction=0; "
@@ -187,6 +206,7 @@ class TrainStream:
         if images.shape[0] == 0:
             raise DataError(f"the training split of {data_cfg.name} has no images")
         self.images = InMemory(images) if isinstance(images, torch.Tensor) else images
+        data_cfg = with_levels(data_cfg)
         self.labels, self.data_cfg, self.seed, self.pin = labels, data_cfg, seed, pin
         self.workers = getattr(data_cfg, "workers", 0) if workers is None else workers
         self._epoch, self._levels, self._perm = None, None, None
@@ -227,7 +247,7 @@ class TrainStream:
         if self.images.in_memory:
             levels = self._epoch_levels(epoch)[take].long()
         else:
-            levels = quantise(self.images.read(take), self.data_cfg, seed=self.seed,
+            levels = _quantise(self.images.read(take), self.data_cfg, seed=self.seed,
                               epoch=self._levels_epoch(epoch), index=take).long()
         labels = None if self.labels is None else self.labels[take]
         return levels, labels, real, int(whole.numel())
@@ -254,7 +274,7 @@ class TrainStream:
         self._prepare(epoch)
         if self._levels is None or self._levels[0] != self._levels_epoch(epoch):  # a new draw each epoch
             e = self._levels_epoch(epoch)
-            self._levels = (e, quantise(read_all(self.images), self.data_cfg, seed=self.seed, epoch=e))
+            self._levels = (e, _quantise(read_all(self.images), self.data_cfg, seed=self.seed, epoch=e))
         return self._levels[1]
 
     def _levels_epoch(self, epoch: int) -> int:

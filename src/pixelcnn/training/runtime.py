@@ -179,9 +179,11 @@ def activation_bytes(config, batch: int, size: tuple[int, int], bytes_per_number
 
 def weight_count_estimate(config) -> int:
     """A rough upper estimate of a model's number of weights, from its config alone (nothing is
-    allocated): every layer as two full ``hidden x hidden`` convolutions of its kernel."""
+    allocated): every layer as two full ``hidden x hidden`` convolutions of its kernel, and the
+    output (``hidden`` -> ``head`` -> C x L, or ``hidden`` -> C x L without a head) as if both
+    steps were ``max(head, hidden)`` wide: linear in L, so 65,536 levels are not refused."""
     hidden = getattr(config, "hidden", 64)
     kernels = getattr(config, "kernel", 3) ** 2 * getattr(config, "layers", 1) + getattr(config, "kernel_in", 7) ** 2
     head = getattr(config, "head", 0)
     out = getattr(config, "in_channels", 1) * getattr(config, "levels", 256)
-    return 2 * hidden * hidden * kernels + (hidden + out) * (head + out)
+    return 2 * hidden * hidden * kernels + (hidden + out) * max(head, hidden)

@@ -24,6 +24,7 @@ stop is taken by all processes together, and only rank 0 writes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -32,13 +33,13 @@ from pathlib import Path
 import torch
 
 from pixelcnn import __version__
-from pixelcnn.config import RunConfig, to_dict
+from pixelcnn.config import RunConfig, check_model_levels, to_dict
 from pixelcnn.errors import CheckpointError, DataError, PixelCNNError
 from pixelcnn.models import build_model, config_to_dict, preset_config
 from pixelcnn.nn.weight_norm import initialize_from_data, weight_normed_layers
 from pixelcnn.training import checkpoint as ckpt
 from pixelcnn.training import distributed
-from pixelcnn.training.data import Batch, TrainStream, load_split, validation_split_name
+from pixelcnn.training.data import Batch, TrainStream, load_split, validation_split_name, with_levels
 from pixelcnn.training.ema import EMA
 from pixelcnn.training.loss import Loss, weighted_mean
 from pixelcnn.training.metrics import Metrics
@@ -83,6 +84,8 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, procs: Processes | None = None):
         procs = distributed.from_environment() if procs is None else procs
+        cfg = dataclasses.replace(cfg, data=with_levels(cfg.data))  # K of codes read from the data
+        check_model_levels(cfg.model, cfg.data.levels)  # before any work
         self.cfg, self.run_dir, self.procs = cfg, Path(run_dir), procs
         t = cfg.train
         if resume:
@@ -172,6 +175,7 @@ class Trainer:
             "model": config_to_dict(self.model.config),
             "data": {
                 "name": self.cfg.data.name,
+                "kind": self.cfg.data.kind,
                 "levels": self.cfg.data.levels,
                 "binarize": self.cfg.data.binarize,
                 "num_classes": train.num_classes if self.cfg.data.conditional else 0,
