@@ -83,7 +83,7 @@ def test_conditioning_errors(model):
     cond_model = pixelcnn.create_model("pixelcnn", levels=4, image_size=(5, 5), hidden=12, layers=1, head=6, num_classes=3)
     with pytest.raises(PixelCNNError, match=r"labels must lie in \[0, 3\)"):
         cond_model.log_prob(x, torch.tensor([1, 3]))
-    with pytest.raises(PixelCNNError, match=r"shape \[2\]"):
+    with pytest.raises(PixelCNNError, match=r"labels have shape \[1\], expected \[2\]"):
         cond_model.log_prob(x, torch.tensor([1]))
 
 
@@ -100,3 +100,25 @@ def test_checkpoints_saved_by_version_0_1_0_still_load():
     assert model.likelihood.name == "categorical"
     x = torch.randint(0, 4, (2, 3, 6, 6), generator=torch.Generator().manual_seed(0))
     assert torch.allclose(model.log_prob(x), torch.tensor(golden["log_prob"]), atol=1e-4)
+
+
+def test_labels_are_checked_in_one_place_with_one_phrasing(tmp_path):
+    """Files, data sets, a model's cond and the CLI's --class all say the same about bad labels."""
+    import numpy as np
+
+    from pixelcnn.data import load_dataset
+    from pixelcnn.errors import DataError
+    from pixelcnn.labels import check_label, check_labels
+
+    assert check_labels(np.array([0, 2], np.uint8), n=2, classes=3).dtype == torch.int64
+    for labels in (torch.tensor([0.5, 1.0]), np.array([True, False])):
+        with pytest.raises(DataError, match=r"labels have dtype .*, expected integers"):
+            check_labels(labels)
+    with pytest.raises(DataError, match=r"f.npz\['images'\]: labels must lie in \[0, \.\.\.\), got -1..2"):
+        np.savez(tmp_path / "f.npz", images=np.zeros((3, 2, 2), np.uint8), labels=np.array([-1, 0, 2]))
+        load_dataset(str(tmp_path / "f.npz"), "all")
+    model = pixelcnn.create_model("pixelcnn", levels=4, image_size=(3, 3), hidden=12, layers=1, head=6, num_classes=3)
+    with pytest.raises(PixelCNNError, match=r"labels must lie in \[0, 3\), got 1..3"):
+        model.log_prob(torch.zeros(2, 1, 3, 3, dtype=torch.long), torch.tensor([1, 3]))
+    with pytest.raises(ConfigError, match=r"--class must be in \[0, 3\), got 3"):
+        check_label(3, 3, "--class")

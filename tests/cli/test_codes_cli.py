@@ -38,7 +38,7 @@ def run(tmp_path_factory):
 def test_the_model_takes_its_levels_from_the_codes(run):
     meta = json.loads((run / "config.json").read_text())
     assert meta["run"]["data"]["levels"] == 1000  # resolved from the data and saved with the run
-    assert meta["model"]["levels"] == 1000 and meta["data"]["kind"] == "codes"
+    assert meta["model"]["levels"] == 1000 and meta["data"]["kind"] == "codes" and meta["data"]["ordered"] is False
     assert meta["model"]["in_channels"] == 1 and list(meta["model"]["image_size"]) == [4, 4]
 
 

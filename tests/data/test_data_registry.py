@@ -115,7 +115,7 @@ def test_dataset_invariants():
         make(images=torch.zeros(2, 1, 3, 3))
     with pytest.raises(DataError, match=r"images have shape \[2, 3, 3\], expected \[N, C, H, W\]"):
         make(images=torch.zeros(2, 3, 3, dtype=torch.uint8))
-    with pytest.raises(DataError, match=r"labels range over 0..5, outside \[0, 5\)"):
+    with pytest.raises(DataError, match=r"labels must lie in \[0, 5\), got 0..5"):
         make(labels=torch.tensor([0, 5]), num_classes=5)
     with pytest.raises(DataError, match=r"labels have shape \[3\], expected \[2\]"):
         make(labels=torch.tensor([0, 1, 1]), num_classes=2)

@@ -88,6 +88,7 @@ def class_labels(model, label: int | None, n: int, checkpoint: str):
     import torch
 
     from pixelcnn.errors import ConfigError
+    from pixelcnn.labels import check_label
 
     classes = getattr(model.config, "num_classes", 0)
     if not classes:
@@ -96,8 +97,7 @@ def class_labels(model, label: int | None, n: int, checkpoint: str):
         return None
     if label is None:
         raise ConfigError(f"{checkpoint} is class-conditional ({classes} classes); give --class K with K in [0, {classes})")
-    if not 0 <= label < classes:
-        raise ConfigError(f"--class must be in [0, {classes}), got {label}")
+    check_label(label, classes, "--class")
     return torch.full((n,), label)
 
 

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from pixelcnn.errors import DataError
+from pixelcnn.labels import check_labels
 
 SPLIT_KEYS = ("train", "valid", "test")
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -73,7 +74,7 @@ def read_array_file(
     images = to_codes(images, levels, where) if levels else to_nchw(images, where)
     if path.suffix == ".npy" and len(images) == 0:  # a whole set to split: nothing to split
         raise DataError(f"{where} holds no images")
-    return images, None if labels is None else check_labels(labels, len(images), where)
+    return images, None if labels is None else check_labels(labels, n=len(images), where=f"{where}: ")
 
 
 def field_arrays(path: str | Path, field: str = "") -> dict[str, str]:
@@ -158,17 +159,6 @@ def to_nchw(array: np.ndarray, where: str) -> torch.Tensor:
     if layout == "nhwc":
         return torch.from_numpy(np.ascontiguousarray(array.transpose(0, 3, 1, 2)))
     return torch.from_numpy(np.ascontiguousarray(array))
-
-
-def check_labels(labels: np.ndarray, n: int, where: str) -> torch.Tensor:
-    """Non-negative integer labels ``[n]`` → int64 tensor ``[n]``."""
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise DataError(f"{where}: labels have dtype {labels.dtype}, expected integers")
-    if labels.shape != (n,):
-        raise DataError(f"{where}: labels have shape {list(labels.shape)}, expected [{n}]")
-    if n and labels.min() < 0:
-        raise DataError(f"{where}: negative label {int(labels.min())}")
-    return torch.from_numpy(labels.astype(np.int64))
 
 
 def _default_key(names: list[str], path: Path) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from pixelcnn.errors import DataError
+from pixelcnn.labels import check_labels
 from pixelcnn.levels import level_dtype
 
 
@@ -91,10 +92,6 @@ def _check_labels(labels: object, num_classes: int, n: int, where: str) -> None:
         return
     if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64:
         raise DataError(f"{where}: labels must be an int64 torch.Tensor")
-    if labels.shape != (n,):
-        raise DataError(f"{where}: labels have shape {list(labels.shape)}, expected [{n}]")
     if num_classes < 1:
         raise DataError(f"{where}: labels given but num_classes is {num_classes}")
-    low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high >= num_classes:
-        raise DataError(f"{where}: labels range over {low}..{high}, outside [0, {num_classes})")
+    check_labels(labels, n=n, classes=num_classes, where=f"{where}: ")

@@ -135,14 +135,15 @@ def score_source(model, source, *, label: int | None = None, resize: bool = Fals
     """
     from pixelcnn.errors import DataError
     from pixelcnn.evaluation.inputs import read_images
+    from pixelcnn.labels import check_label
     from pixelcnn.levels import fixed_binarize, quantise, to_uint8
 
     cfg = model.config
     classes = getattr(cfg, "num_classes", 0)
     if label is not None and not classes:
         raise ConfigError("this model is not class-conditional; drop the class label")
-    if label is not None and not 0 <= label < classes:
-        raise ConfigError(f"the class label must lie in [0, {classes}), got {label}")
+    if label is not None:
+        check_label(label, classes)
     found = read_images(source, (cfg.in_channels, *cfg.image_size), resize=resize, gray=gray, data_dir=data_dir)
     labels = found.labels
     if classes:

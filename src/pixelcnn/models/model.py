@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from pixelcnn.errors import PixelCNNError
+from pixelcnn.labels import check_labels
 from pixelcnn.nn.condition import split_cond
 
 
@@ -100,11 +101,7 @@ class AutoregressiveModel(nn.Module):
         if labels is not None:
             if not classes:
                 raise PixelCNNError(f"this {self.name} model is not class-conditional (num_classes = 0)")
-            if labels.dtype.is_floating_point or labels.shape != (batch,):
-                raise PixelCNNError(f"labels must be integers of shape [{batch}], got {labels.dtype} {list(labels.shape)}")
-            if batch and (int(labels.min()) < 0 or int(labels.max()) >= classes):
-                raise PixelCNNError(f"labels must lie in [0, {classes}), got [{int(labels.min())}, {int(labels.max())}]")
-            labels = labels.long()
+            labels = check_labels(labels, n=batch, classes=classes, error=PixelCNNError)
         if vector is not None:
             if not dim:
                 raise PixelCNNError(f"this {self.name} model takes no conditioning vector (cond_dim = 0)")

@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 from pixelcnn import __version__
-from pixelcnn.config import RunConfig, check_model_levels, to_dict
+from pixelcnn.config import RunConfig, check_model_levels, levels_ordered, to_dict
 from pixelcnn.errors import CheckpointError, DataError, PixelCNNError
 from pixelcnn.models import build_model, config_to_dict, preset_config
 from pixelcnn.nn.weight_norm import initialize_from_data, weight_normed_layers
@@ -176,6 +176,7 @@ class Trainer:
             "data": {
                 "name": self.cfg.data.name,
                 "kind": self.cfg.data.kind,
+                "ordered": levels_ordered(self.cfg.data),
                 "levels": self.cfg.data.levels,
                 "binarize": self.cfg.data.binarize,
                 "num_classes": train.num_classes if self.cfg.data.conditional else 0,
