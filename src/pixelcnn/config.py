@@ -196,7 +196,7 @@ def check_data_section(d: DataSection) -> None:
         for key, value, plain in (("image_size", d.image_size, (0, 0)), ("channels", d.channels, 0),
                                   ("binarize", d.binarize, "none")):
             if value != plain:
-                raise ConfigError(f"data.{key} applies to pixels; codes (data.kind = codes) are read as they are")
+                raise ConfigError(f"data.{key} applies to pixels; codes (data.kind = codes) are read as is")
 
 
 def check_model_levels(model: ModelSection, levels: int) -> None:

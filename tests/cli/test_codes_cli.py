@@ -75,7 +75,7 @@ def test_65536_levels_train_and_score(tmp_path, capsys):
         (["data.levels=500"], "code 999 is outside [0, 500) (data.levels = 500)"),
         (["data.levels=70000"], "data.levels must be in [0, 65536]"),
         (["data.field=bottom"], "data.field = bottom names no array"),
-        (["data.image_size=[2,2]"], "data.image_size applies to pixels; codes (data.kind = codes) are read as they are"),
+        (["data.image_size=[2,2]"], "data.image_size applies to pixels; codes (data.kind = codes) are read as is"),
     ],
     ids=["model-levels", "not-covered", "k-above-65536", "no-field", "resize"],
 )
@@ -101,3 +101,15 @@ def test_a_conflicting_model_levels_on_pixels_is_refused_before_any_work(tmp_pat
     err = capsys.readouterr().err
     assert status == 2 and "model.levels = 16 conflicts with the data's 256 levels" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_codes_run_resumes_with_its_saved_levels(run, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    assert main(["-q", "train", "--resume", str(copy), "train.max_steps=3"]) == 0
+    assert (copy / "checkpoints" / "step-000000003").is_dir()
+    capsys.readouterr()
+    assert main(["train", "--resume", str(copy), "--data", "other.npz"]) == 2
+    assert "do not give --config, --out or --data" in capsys.readouterr().err

@@ -134,7 +134,7 @@ def test_a_missing_field_and_other_misuse_get_one_line(tmp_path):
     np.save(tmp_path / "c.npy", codes(4, 2, 2, high=3))
     with pytest.raises(DataError, match=r"c.npy: data.field = top names arrays of an .npz file"):
         load_dataset(str(tmp_path / "c.npy"), "all", kind="codes", field="top")
-    with pytest.raises(DataError, match=r"data.kind = codes reads a .npy or .npz file of integer codes; mnist5k is a registered"):
+    with pytest.raises(DataError, match=r"data.kind = codes reads a .npy or .npz file of integer codes; mnist5k is a"):
         load_dataset("mnist5k", "train", kind="codes")
     with pytest.raises(DataError, match=r"image_size and channels apply to pixels only"):
         load_dataset(str(tmp_path / "c.npy"), "all", kind="codes", image_size=(4, 4))

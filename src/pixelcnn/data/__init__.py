@@ -1,5 +1,8 @@
 """Data sets as uint8 tensors ``[N, C, H, W]`` in 0..255: registry, loaders, readers.
 
+Integer codes in ``[0, K)`` (``load_dataset(..., kind="codes")``, K up to 65,536)
+come from ``.npy`` / ``.npz`` files: :mod:`pixelcnn.data.codes`.
+
 Registered sets: ``mnist5k`` (default, shipped in the package), ``mnist``,
 ``fashion-mnist``, ``binarized-mnist``, ``cifar10``; any folder of images or
 ``.npy`` / ``.npz`` file can be named by its path. ``load_dataset(..., lazy=True)``
@@ -11,6 +14,7 @@ folder decoded file by file; :mod:`pixelcnn.data.source`). Every bad input raise
 from pixelcnn.data.amat import read_amat
 from pixelcnn.data.arrays import read_array_file
 from pixelcnn.data.cifar import read_cifar_binary, read_cifar_file, read_cifar_pickle
+from pixelcnn.data.codes import codes_levels
 from pixelcnn.data.dataset import Dataset
 from pixelcnn.data.download import Remote, download_file
 from pixelcnn.data.files import search_dirs
@@ -34,6 +38,7 @@ __all__ = [
     "Dataset",
     "DatasetSpec",
     "Remote",
+    "codes_levels",
     "dataset_names",
     "dataset_spec",
     "dataset_splits",
