@@ -76,8 +76,9 @@ def test_65536_levels_train_and_score(tmp_path, capsys):
         (["data.levels=70000"], "data.levels must be in [0, 65536]"),
         (["data.field=bottom"], "data.field = bottom names no array"),
         (["data.image_size=[2,2]"], "data.image_size applies to pixels; codes (data.kind = codes) are read as is"),
+        (["data.name=mnist5k"], "mnist5k: no such file; data.kind = codes reads a .npy or .npz file of integer codes"),
     ],
-    ids=["model-levels", "not-covered", "k-above-65536", "no-field", "resize"],
+    ids=["model-levels", "not-covered", "k-above-65536", "no-field", "resize", "image-set"],
 )
 def test_bad_codes_input_gets_one_line_before_any_work(tmp_path, capsys, extra, message):
     data = write_codes(tmp_path / "codes.npz", high=999)

@@ -148,3 +148,21 @@ def test_a_rewritten_file_is_read_again(tmp_path):
     assert codes_levels(str(path)) == 10
     np.save(path, codes(5, 2, 2, high=99))  # another size: the cached range is not used
     assert codes_levels(str(path)) == 100
+
+
+def test_training_batches_of_mapped_codes_equal_those_in_memory(tmp_path):
+    """A .npy of codes is memory-mapped for training; its batches are the codes, as long, in [0, K)."""
+    from pixelcnn.config import DataSection
+    from pixelcnn.training.data import TrainStream, load_split
+
+    array = codes(40, 3, 3, high=2000, dtype=np.uint16)
+    np.save(tmp_path / "c.npy", array)
+    np.savez(tmp_path / "c.npz", images=array)
+    mapped, whole = (load_split(DataSection(name=str(tmp_path / f), kind="codes"), "train", seed=1)
+                     for f in ("c.npy", "c.npz"))
+    assert not isinstance(mapped.images, torch.Tensor) and isinstance(whole.images, torch.Tensor)
+    assert mapped.levels.data_cfg.levels == whole.levels.data_cfg.levels == 2001
+    a = TrainStream(mapped.images, None, mapped.levels.data_cfg, seed=1).batch(0, 8, 8)
+    b = TrainStream(whole.images, None, whole.levels.data_cfg, seed=1).batch(0, 8, 8)
+    assert a.levels.dtype == torch.long and torch.equal(a.levels, b.levels)
+    assert torch.equal(mapped.levels[:5].long(), whole.levels[:5].long())

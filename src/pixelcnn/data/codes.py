@@ -60,10 +60,9 @@ def codes_levels(path: str | Path, field: str = "", levels: int = 0) -> int:
     1 + its largest code (at least 2). One line of DataError for a float array, a wrong
     shape, a negative code, a code of 65,536 or more, or codes that ``levels`` does not cover."""
     path = Path(path).expanduser()
-    try:
-        stat = path.stat()
-    except OSError:
-        raise DataError(f"{path}: no such file") from None
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; data.kind = codes reads a .npy or .npz file of integer codes")
+    stat = path.stat()
     low, high, where = _code_range(str(path.resolve()), field, stat.st_size, stat.st_mtime_ns)
     if low < 0:
         raise DataError(f"{where}: code {low} is negative; codes must lie in [0, K)")

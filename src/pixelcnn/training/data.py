@@ -41,9 +41,9 @@ import numpy as np
 import torch
 
 from pixelcnn.data import dataset_splits, load_dataset
+from pixelcnn.data.codes import codes_levels
 from pixelcnn.data.source import Images, InMemory, as_index, read_all
 from pixelcnn.errors import DataError
-from pixelcnn.data.codes import codes_levels
 from pixelcnn.levels import MAX_PIXEL_LEVELS, quantise
 
 
