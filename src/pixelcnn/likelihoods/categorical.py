@@ -22,8 +22,6 @@ class _PickedLogSoftmax(torch.autograd.Function):
     The forward is autograd's; the backward writes the gradient,
     ``g * (onehot - softmax)``, into one buffer, where autograd fills a zero map
     for the gather, scatters into it and runs the log-softmax backward over it.
-    Forward and backward of the 3x32x32 likelihood (batch 32, 256 levels) took 159
-    instead of 228 ms on one AVX2 core.
     """
 
     @staticmethod

@@ -3,7 +3,7 @@
 A split is an indexable source of images (:mod:`pixelcnn.data.source`): a
 tensor in memory, a memory-mapped ``.npy`` file or a folder whose files are
 decoded when read. Levels are uint8 (L <= 256) and become long tensors batch
-by batch. A split in memory is quantised whole (as it always was); one read
+by batch. A split in memory is quantised whole; one read
 on demand is quantised batch by batch, only the rows a process needs, with
 static and dynamic binarisation drawn image by image (fixed by seed, epoch
 and the image's place, :func:`pixelcnn.levels.binarize`), so its draw differs
