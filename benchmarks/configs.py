@@ -7,6 +7,7 @@ The README's results table is made from this file.
 
     python benchmarks/configs.py mnist5k                       # train runs/mnist5k, then record it
     python benchmarks/configs.py mnist5k --run runs/mnist5k    # record a run that already finished
+                                                               # (give its overrides too: they are recorded)
     python benchmarks/configs.py cifar10-pp --out runs/cifar-pp data.data_dir=DIR data.download=false
 """
 
@@ -23,21 +24,29 @@ from machine import describe
 RESULTS = Path(__file__).parent / "results" / "configs.json"
 
 
+def records(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+
+
 def last_record(run: Path, kind: str) -> dict:
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    found = [r for r in records if r.get("kind") == kind]
+    found = [r for r in records(run) if r.get("kind") == kind]
     if not found:
         raise SystemExit(f"{run} has no {kind!r} record in metrics.jsonl; did the run finish?")
     return found[-1]
 
 
 def record(config: str, run: Path, command: str) -> dict:
+    from pixelcnn.training.checkpoint import read_state, resolve_checkpoint
+
     test = last_record(run, "test")
-    train = last_record(run, "train")
+    valid = [r for r in records(run) if r.get("kind") == "valid"]
+    state = read_state(resolve_checkpoint(run))
     return {"config": config, "command": command, "steps": test["step"],
-            "train_seconds": train.get("train_seconds"), "test_split": test.get("split"),
+            "train_seconds": round(float(state["train_seconds"]), 1), "test_split": test.get("split"),
             "test_images": test.get("images"), "test_bits_per_dim": round(test["bits_per_dim"], 4),
-            "test_nats_per_image": round(test["nats_per_image"], 2), "machine": describe()}
+            "test_nats_per_image": round(test["nats_per_image"], 2),
+            "valid_bits_per_dim": round(valid[-1]["bits_per_dim"], 4) if valid else None,
+            "machine": describe()}
 
 
 def main() -> None:
