@@ -14,7 +14,8 @@ PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 def test_version_comes_from_pyproject(capsys):
     declared = re.search(r'^version = "([^"]+)"', PYPROJECT.read_text(), re.M).group(1)
-    assert pixelcnn.__version__ == version("pixelcnn") == declared
+    assert pixelcnn.__version__ == version("pixelcnn") == declared, \
+        "the installed metadata is older than pyproject.toml: rerun scripts/setup.sh (pip install -e .)"
     with pytest.raises(SystemExit) as stop:
         main(["--version"])
     assert stop.value.code == 0
