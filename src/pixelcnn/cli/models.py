@@ -20,8 +20,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from pixelcnn.models import PRESETS, config_to_dict
+    from pixelcnn.models import PRESETS, config_to_dict, list_models
 
+    list_models()  # loads the installed plug-ins' presets into PRESETS
     if args.json:
         print_json({name: config_to_dict(p.config) for name, p in PRESETS.items()})
         return 0
