@@ -47,6 +47,12 @@ def markdown_table() -> str:
         parameters = sum(p.numel() for p in build_model(config).parameters())
         height, width = config.image_size
         image = f"{config.in_channels}x{height}x{width}, {config.levels} levels"
-        rows.append(f"| `{name}` | {image} | {config.likelihood} | {getattr(config, 'norm', 'none')} "
+        rows.append(f"| `{name}` | {image} | {_spec(config.likelihood)} | {getattr(config, 'norm', 'none')} "
                     f"| {parameters:,} | {preset.summary} |")
     return "\n".join(rows)
+
+
+def _spec(spec: dict) -> str:
+    """``{"name": "logistic-mixture", "mixtures": 5}`` -> ``logistic-mixture (mixtures=5)``."""
+    options = ", ".join(f"{k}={v}" for k, v in spec.items() if k != "name")
+    return f"{spec['name']} ({options})" if options else spec["name"]
