@@ -10,7 +10,7 @@ test split. Groups (``--only`` picks some):
   the carved validation tenth), test on the first 1,000 test images:
   ``pixelcnn`` and ``gated-pixelcnn`` with the categorical output against
   ``pixelcnn-pp`` with its logistic mixture (target: pixelcnn-pp best);
-- ``seed``: the normalisation question of issue 9 on mnist5k at batch 64,
+- ``seed``: which normalisation learns most, on mnist5k at batch 64,
   lr 1e-3: the tutorial's BatchNorm network (benchmarks/references.py, plain
   eager, re-measured here) against ``pixelcnn-seed`` with weight
   normalisation and with LayerNorm (target: weight norm scores at least as

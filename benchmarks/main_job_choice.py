@@ -1,6 +1,6 @@
 """Which network should the main job train? Every preset and likelihood in one run.
 
-Issue 9, item 8: run every preset with each likelihood (categorical, discretized
+Run every preset with each likelihood (categorical, discretized
 logistic mixture) on mnist5k for the same minutes, with the main job's own
 recipe (``src/pixelcnn/configs/mnist5k.yaml``: batch 32, lr 8e-3 after a
 30-step warm-up, gradients clipped to 1, EMA 0.995), plus the residual
@@ -39,7 +39,7 @@ from pixelcnn.training.data import load_split
 
 PRESETS = ("pixelcnn", "pixelcnn-seed", "gated-pixelcnn", "pixelcnn-pp")
 LIKELIHOODS = ("categorical", "logistic-mixture")
-RESIDUAL = {"hidden": 96, "layers": 8, "kernel": 5, "head": 192}  # the job's network before issue 9
+RESIDUAL = {"hidden": 96, "layers": 8, "kernel": 5, "head": 192}  # the residual network the job compared against
 RECIPES = ((64, 8e-3), (16, 8e-3), (32, 4e-3), (32, 1.2e-2))  # (batch, lr) besides the job's (32, 8e-3)
 
 

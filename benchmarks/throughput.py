@@ -1,7 +1,7 @@
 """Training and evaluation throughput of the library against plain eager references, in one run.
 
 Rows: ``pixelcnn-seed``, ``main``: the residual ``pixelcnn`` with hidden 96, 8
-blocks, kernel 5, head 192 (the main job's network until issue 9 chose
+blocks, kernel 5, head 192 (the main job now trains
 ``pixelcnn-pp`` with the categorical output; the ``pp`` row times that network
 with its default logistic-mixture head), ``gated-pixelcnn`` and ``pixelcnn-pp``, each at 1x28x28 and 3x32x32 with 256
 levels (``pixelcnn-seed`` at 3 colours needs a width divisible by 3: hidden
@@ -24,7 +24,7 @@ same machine.
 - the machine's fp32 peak: a 2048 x 2048 matrix multiply timed here at the
   run's thread count, and each row's fraction of it.
 
-Targets (issue 10): ``pixelcnn-seed`` trains at least 1.7x its reference,
+Targets: ``pixelcnn-seed`` trains at least 1.7x its reference,
 every other row at least 1.3x; ``targets_met`` says whether this run met
 them (training rows of the eager library; compiled and channels-last rows are extra),
 on the pooled ratio of all rounds. Each check also gives the median and range of the
@@ -62,7 +62,7 @@ from pixelcnn.training.loss import Loss
 from pixelcnn.training.runtime import compiled
 from references import PlainConvTranspose, PlainGatedPixelCNN, PlainMaskedConv, PlainPixelCNN, PlainPixelCNNPP
 
-MAIN_JOB = {"hidden": 96, "layers": 8, "kernel": 5, "head": 192}  # the residual network of the job until issue 9
+MAIN_JOB = {"hidden": 96, "layers": 8, "kernel": 5, "head": 192}  # the residual network (2h = 96, 8 blocks, 5x5)
 NETWORKS = {  # row key -> (preset, overrides)
     "seed": ("pixelcnn-seed", {}),
     "main": ("pixelcnn", MAIN_JOB),
@@ -226,7 +226,7 @@ def measure_row(key: str, shape: str, args, clock, peak: float) -> list[dict]:
 
 
 def target_check(row: dict, reference: dict) -> dict:
-    """Issue 10's target for a library row, checked on the pooled ratio, with what the rounds
+    """The target for a library row, checked on the pooled ratio, with what the rounds
     say and what the target asks of the library's speed per multiply-add.
 
     ``rounds_verdict``: "met" when every round's paired ratio reaches the target, "missed"

@@ -7,11 +7,16 @@ import dataclasses
 import torch
 
 import pixelcnn
-from pixelcnn.likelihoods import LIKELIHOODS
+from pixelcnn.likelihoods import list_likelihoods
 from pixelcnn.models import preset_config
+from pixelcnn.nn.inputs import INPUTS, subpixel_gradient
+from pixelcnn.parts import merge_spec
 
 # every network with every likelihood: the registry-wide tests run over these
-PAIRS = [(name, likelihood) for name in pixelcnn.list_models() for likelihood in LIKELIHOODS]
+PAIRS = [(name, likelihood) for name in pixelcnn.list_models() for likelihood in list_likelihoods()]
+# every input encoder but the default (the other registry-wide tests run with "scaled"), small
+INPUT_SPECS = [{"name": "embedding", "dim": 3} if name == "embedding" else name for name in INPUTS.names()
+               if name != "scaled"]
 
 
 def declares_cached(name: str) -> bool:
@@ -29,7 +34,7 @@ def small_overrides(name: str, channels: int, levels: int, size: tuple[int, int]
     """Overrides that shrink preset ``name`` to a few hundred weights' worth of layers."""
     fields = {f.name for f in dataclasses.fields(preset_config(name))}
     base = preset_config(name)
-    out = {"in_channels": channels, "levels": levels, "image_size": size, "mixtures": 2}
+    out = {"in_channels": channels, "levels": levels, "image_size": size}
     if "hidden" in fields:
         out["hidden"] = 12
     if "layers" in fields:
@@ -39,6 +44,9 @@ def small_overrides(name: str, channels: int, levels: int, size: tuple[int, int]
     if "dropout" in fields:  # two passes of a training-mode model must agree; test_pixelcnn_pp.py tests dropout
         out["dropout"] = 0.0
     out.update(extra)
+    likelihood = out.get("likelihood", base.likelihood)
+    if merge_spec(likelihood, {})["name"] == "logistic-mixture":  # two components are enough to test
+        out["likelihood"] = merge_spec(likelihood, {"mixtures": 2})
     return out
 
 
@@ -61,15 +69,11 @@ def _randomise(model) -> None:
 def step_blocks(model) -> list[tuple[slice, slice]]:
     """For each sampling step inside a pixel (the likelihood's causal groups): the colours
     it draws and its block of parameter channels."""
-    lik = model.likelihood
-    width, per_group = lik.colours // lik.groups, lik.channels // lik.groups
-    return [(slice(g * width, (g + 1) * width), slice(g * per_group, (g + 1) * per_group)) for g in range(lik.groups)]
+    return model.likelihood.steps()
 
 
 def block_gradient(model, x: torch.Tensor, b: int, i: int, j: int, block: slice, cond=(None, None)) -> torch.Tensor:
-    """|d (w . params[b, block, i, j]) / d x| for a random w: ``[B, C, H, W]`` (float64)."""
-    xf = x.double().requires_grad_(True)
-    params = model.network(xf, cond)  # float input: the network scales it differentiably
-    weights = torch.randn(block.stop - block.start, dtype=params.dtype, generator=torch.Generator().manual_seed(7))
-    (params[b, block, i, j] * weights).sum().backward()
-    return xf.grad.abs()
+    """|d (w . params[b, block, i, j]) / d input| for a random w, at the input encoder's output
+    and summed over each sub-pixel's features: ``[B, C, H, W]`` (float64)."""
+    weights = torch.randn(block.stop - block.start, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    return subpixel_gradient(model.network, x, lambda params: (params[b, block, i, j] * weights).sum(), cond)

@@ -161,7 +161,7 @@ def test_temperature_zero_takes_the_likeliest_component_and_its_mean():
 
 def test_any_levels_from_two_to_256_and_clear_errors():
     for levels in (2, 3, 255, 256):
-        lik = make_likelihood("logistic-mixture", levels=levels, colours=3, mixtures=2)
+        lik = make_likelihood({"name": "logistic-mixture", "mixtures": 2}, levels=levels, colours=3)
         assert lik.channels == 2 * 10 and lik.groups == 1
     with pytest.raises(PixelCNNError, match="20 channels"):
         lik.log_prob_map(torch.zeros(1, 3, 2, 2, dtype=torch.long), torch.zeros(1, 7, 2, 2))

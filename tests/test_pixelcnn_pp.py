@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from pixelcnn.errors import ConfigError
+from pixelcnn.models.config import input_of, likelihood_of
 from pixelcnn.models.pixelcnn_pp import PixelCNNPP, PixelCNNPPConfig
 from pixelcnn.nn import Cache
 
@@ -13,7 +14,7 @@ def network(channels, groups, size, params_per_group=2, seed=0, **fields):
     torch.manual_seed(seed)
     fields = {"hidden": 4, "layers": 1, "dropout": 0.0, **fields}
     cfg = PixelCNNPPConfig(in_channels=channels, levels=5, image_size=size, **fields)
-    net = PixelCNNPP(cfg, params=params_per_group * groups, groups=groups).double()
+    net = PixelCNNPP(cfg, params=params_per_group * groups, groups=groups, encoder=input_of(cfg)).double()
     g = torch.Generator().manual_seed(seed + 100)
     with torch.no_grad():  # random values everywhere, so that no path is silently zero
         for p in net.parameters():
@@ -129,10 +130,11 @@ def block_parameters(n, area, aux):
 
 def test_paper_sized_network_builds_with_the_expected_parameter_count():
     cfg = PixelCNNPPConfig()  # the paper's CIFAR-10 network: 160 filters, 5 blocks per stage, 10 components
-    assert (cfg.hidden, cfg.layers, cfg.resolutions, cfg.mixtures, cfg.dropout) == (160, 5, 3, 10, 0.5)
+    assert (cfg.hidden, cfg.layers, cfg.resolutions, cfg.dropout) == (160, 5, 3, 0.5)
+    assert likelihood_of(cfg).mixtures == 10
     params = 10 * 10  # what the logistic mixture needs for 3 colours: 10 * K
     with torch.device("meta"):  # shapes only: nothing is allocated or initialised
-        net = PixelCNNPP(cfg, params=params, groups=1)
+        net = PixelCNNPP(cfg, params=params, groups=1, encoder=input_of(cfg))
     n, c = 160, 3
     inputs = sum((c + 1) * n * area + 2 * n for area in (6, 3, 2))
     down = 3 * 5 * (block_parameters(n, 6, 0) + block_parameters(n, 4, n))
@@ -144,7 +146,8 @@ def test_paper_sized_network_builds_with_the_expected_parameter_count():
 
 @pytest.mark.parametrize("fields,message", [
     ({"dropout": 1.0}, "dropout"), ({"norm": "batch"}, "norm"), ({"resolutions": 0}, "resolutions"),
-    ({"likelihood": "gaussian"}, "likelihood"), ({"mixtures": 0}, "mixtures"),
+    ({"likelihood": "gaussian"}, "likelihood"), ({"likelihood": {"name": "logistic-mixture", "mixtures": 0}}, "mixtures"),
+    ({"likelihood": {"name": "categorical", "mixtures": 2}}, "no option mixtures")
 ])
 def test_bad_settings_give_one_clear_error(fields, message):
     with pytest.raises(ConfigError, match=message):
@@ -153,7 +156,8 @@ def test_bad_settings_give_one_clear_error(fields, message):
 
 def test_groups_must_be_one_or_the_colours():
     with pytest.raises(ConfigError, match="groups"):
-        PixelCNNPP(PixelCNNPPConfig(in_channels=3, hidden=4, layers=0), params=4, groups=2)
+        cfg = PixelCNNPPConfig(in_channels=3, hidden=4, layers=0)
+        PixelCNNPP(cfg, params=4, groups=2, encoder=input_of(cfg))
 
 
 def test_data_dependent_initialisation_reaches_every_weight_normalised_layer():
@@ -189,7 +193,7 @@ def test_cached_sampler_equals_reference_sampler_at_odd_sizes(channels, likeliho
     from helpers import small_model
 
     model = small_model("pixelcnn-pp", channels=channels, levels=16, size=size, likelihood=likelihood,
-                        mixtures=3, hidden=6, layers=1)
+                        hidden=6, layers=1)
     fast = model.sample(3, generator=torch.Generator().manual_seed(9), method="fast")
     slow = model.sample(3, generator=torch.Generator().manual_seed(9), method="reference")
     assert torch.equal(fast, slow)

@@ -85,7 +85,11 @@ def check_fields(obj, prefix: str, table: dict | None = None) -> None:
     """
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
-        clean = check_value(f"{prefix}.{f.name}", value, field_default(f), allowed_for(f, table))
+        part = f.metadata.get("part")  # a registry (pixelcnn.parts): a name, or a name and options
+        if part is not None:
+            clean = part.spec(value, f"{prefix}.{f.name}")
+        else:
+            clean = check_value(f"{prefix}.{f.name}", value, field_default(f), allowed_for(f, table))
         if clean is not value:
             object.__setattr__(obj, f.name, clean)
 

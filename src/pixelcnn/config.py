@@ -24,6 +24,7 @@ import yaml
 from pixelcnn.coerce import above, at_least, between, check_fields, one_of
 from pixelcnn.errors import ConfigError
 from pixelcnn.levels import BINARIZE, KINDS, MAX_LEVELS, MAX_PIXEL_LEVELS
+from pixelcnn.parts import merge_spec
 
 
 def setting(default, allowed: dict | None = None):
@@ -170,6 +171,7 @@ class RunConfig:
 
 
 SECTIONS = {"model": ModelSection, "data": DataSection, "train": TrainSection}
+MODEL_PARTS = ("likelihood", "input")  # model fields that are registered parts with options
 
 
 def check_run_config(cfg: RunConfig) -> None:
@@ -185,6 +187,21 @@ def check_run_config(cfg: RunConfig) -> None:
     check_model_section(cfg.model)
     if d.kind == "pixels" or d.levels:  # otherwise K is known once the codes are read
         check_model_levels(cfg.model, d.levels or MAX_PIXEL_LEVELS)
+    check_model_order(cfg.model, d)
+
+
+def check_model_order(model: ModelSection, data: DataSection) -> None:
+    """A likelihood that treats levels as ordered values (the logistic mixture) is refused on
+    codes unless ``data.ordered`` says they are ordered."""
+    from pixelcnn.likelihoods import LIKELIHOODS
+    from pixelcnn.models import preset_config
+
+    spec = merge_spec(preset_config(model.name).likelihood, model.overrides.get("likelihood", {}))
+    name = LIKELIHOODS.spec(spec, "model.likelihood")["name"]
+    if LIKELIHOODS.get(name).ordered and not levels_ordered(data):
+        raise ConfigError(f"the {name} likelihood treats levels as ordered values, and codes "
+                          f"(data.kind = codes) are labels unless data.ordered = true: use "
+                          f"model.likelihood=categorical, or set data.ordered=true if the codes are ordered")
 
 
 def check_data_section(d: DataSection) -> None:
@@ -260,7 +277,9 @@ def load_file(path: str | Path) -> dict:
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
     """Apply ``section.key=value`` strings to nested dicts (a new dict is returned).
 
-    ``model.<field>=v`` sets a preset override, except ``model.name``.
+    ``model.<field>=v`` sets a preset override, except ``model.name``; a part of the model
+    (``likelihood``, ``input``) also takes ``model.<part>.<option>=v``
+    (``model.likelihood.mixtures=10``), merged with the part's name and options in force.
     """
     if not isinstance(data, dict):
         raise ConfigError(f"a run config must be a mapping of sections, got {type(data).__name__}")
@@ -268,6 +287,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     for item in overrides:
         key, sep, raw = item.partition("=")
         parts = key.strip().split(".")
+        option = parts.pop() if len(parts) == 3 and parts[0] == "model" and parts[1] in MODEL_PARTS else None
         if not sep or len(parts) != 2 or parts[0] not in SECTIONS:
             raise ConfigError(f"overrides look like section.key=value with section in {sorted(SECTIONS)}, got {item!r}")
         section, name = parts
@@ -280,7 +300,12 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         if section == "model" and name != "name":
             if not isinstance(target.get("overrides") or {}, dict):
                 raise ConfigError(f"model.overrides must be a mapping, got {target['overrides']!r}")
-            target["overrides"] = {**(target.get("overrides") or {}), name: value}
+            overrides = target.get("overrides") or {}
+            if option is not None:  # model.likelihood.mixtures=10: an option of the part
+                value = {option: value}
+            if name in MODEL_PARTS and name in overrides:
+                value = merge_spec(overrides[name], value)
+            target["overrides"] = {**overrides, name: value}
         else:
             target[name] = value
     return out

@@ -77,8 +77,9 @@ def test_65536_levels_train_and_score(tmp_path, capsys):
         (["data.field=bottom"], "data.field = bottom names no array"),
         (["data.image_size=[2,2]"], "data.image_size applies to pixels; codes (data.kind = codes) are read as is"),
         (["data.name=mnist5k"], "mnist5k: no such file; data.kind = codes reads a .npy or .npz file of integer codes"),
+        (["model.likelihood=logistic-mixture"], "the logistic-mixture likelihood treats levels as ordered values"),
     ],
-    ids=["model-levels", "not-covered", "k-above-65536", "no-field", "resize", "image-set"],
+    ids=["model-levels", "not-covered", "k-above-65536", "no-field", "resize", "image-set", "unordered-mixture"],
 )
 def test_bad_codes_input_gets_one_line_before_any_work(tmp_path, capsys, extra, message):
     data = write_codes(tmp_path / "codes.npz", high=999)
@@ -87,6 +88,12 @@ def test_bad_codes_input_gets_one_line_before_any_work(tmp_path, capsys, extra, 
     err = capsys.readouterr().err
     assert status == 2 and len(err.strip().splitlines()) == 1 and message in err, err
     assert not (tmp_path / "run").exists()
+
+
+def test_ordered_codes_may_use_the_logistic_mixture(tmp_path):
+    data = write_codes(tmp_path / "codes.npz", high=9)
+    assert main(["-q", "train", "--data", str(data), "--out", str(tmp_path / "run"), "data.field=top", *TINY,
+                 "model.likelihood=logistic-mixture", "data.ordered=true", "train.sample_count=0"]) == 0
 
 
 def test_float_codes_get_one_line(tmp_path, capsys):

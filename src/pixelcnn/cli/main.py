@@ -18,6 +18,14 @@ import traceback
 from pixelcnn.cli.common import add_global_args
 from pixelcnn.errors import PixelCNNError
 
+EPILOG = """examples:
+  pixelcnn train --config mnist5k --out runs/mnist5k
+  pixelcnn sample --checkpoint runs/mnist5k -n 64 --out samples.png
+  pixelcnn models
+
+Run 'pixelcnn COMMAND --help' for the options and examples of a command;
+the guides are in docs/ (docs/index.md)."""
+
 COMMANDS = ("train", "eval", "score", "report", "sample", "complete", "receptive_field", "models")
 
 
@@ -29,11 +37,15 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pixelcnn import __version__
+
     parser = Parser(
         prog="pixelcnn",
         description="Autoregressive image models of the PixelCNN family: train, score, sample.",
-        epilog="Run 'pixelcnn COMMAND --help' for the options and examples of a command.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"pixelcnn {__version__}")
     add_global_args(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:

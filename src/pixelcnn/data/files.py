@@ -59,7 +59,8 @@ def describe_dirs(dirs: list[Path]) -> str:
 
 def missing_file_error(name: str, filename: str, dirs: list[Path], hint: str) -> DataError:
     """One line: which file is missing, where it was looked for, what to do."""
-    return DataError(f"{name}: {filename}[.gz] not found; looked in {describe_dirs(dirs)}; {hint}")
+    return DataError(f"{name}: {filename}[.gz] not found; looked in {describe_dirs(dirs)}; {hint} "
+                     f"(docs/data.md says where each set is looked for)")
 
 
 def read_bytes(path: str | Path) -> bytes:

@@ -162,7 +162,7 @@ def load_dataset(
     if name not in _REGISTRY and not is_data_path(name):
         raise DataError(
             f"unknown data set '{name}': not a registered name ({', '.join(_REGISTRY)}) "
-            "nor an existing folder or .npy/.npz file"
+            "nor an existing folder or .npy/.npz file (see docs/data.md)"
         )
     own = _own_splits(name, field)
     splits = dataset_splits(name, valid_fraction, field)

@@ -53,6 +53,7 @@ import torch
 
 from pixelcnn.errors import ConfigError, PixelCNNError
 from pixelcnn.models.config import likelihood_of
+from pixelcnn.nn.inputs import subpixel_gradient
 
 FUTURE, OUT_OF_REACH, BLIND, SEEN, TARGET, LEAK = range(6)
 KINDS = ("future", "out of reach", "blind spot", "seen", "target", "leak")
@@ -144,7 +145,7 @@ def receptive_field(model, pixel: tuple[int, int], channel: int = 0, *, size=Non
     shape = (config.in_channels, h, w)
     pixel, channel = _check_target(shape, pixel, channel)
     block = _block(likelihood_of(config), channel)
-    x = torch.randint(0, config.levels, (inputs, *shape), generator=g).double()  # [N, C, H, W]
+    x = torch.randint(0, config.levels, (inputs, *shape), generator=g)  # [N, C, H, W] levels
     weights = torch.randn(block[1].stop - block[1].start, generator=g, dtype=torch.float64)  # [P / G]
     seen = _dependence(network, x, pixel, block, weights)
     _open_masks(network)
@@ -156,10 +157,8 @@ def receptive_field(model, pixel: tuple[int, int], channel: int = 0, *, size=Non
 def _block(likelihood, channel: int) -> tuple[slice, slice]:
     """The colours drawn with ``channel`` in one step and the parameter channels of that
     step (the likelihood's causal group)."""
-    width = likelihood.colours // likelihood.groups
-    per_group = likelihood.channels // likelihood.groups
-    g = channel // width
-    return slice(g * width, channel), slice(g * per_group, (g + 1) * per_group)
+    g = channel // (likelihood.colours // likelihood.groups)
+    return slice(likelihood.group_colours(g).start, channel), likelihood.group_params(g)
 
 
 def earlier(shape: tuple[int, int, int], pixel: tuple[int, int], channel: int) -> torch.Tensor:
@@ -284,14 +283,13 @@ def _probe_network(model, size, overrides: dict, g: torch.Generator):
 
 def _dependence(network, x: torch.Tensor, pixel, block: tuple[slice, slice], weights: torch.Tensor) -> torch.Tensor:
     """bool ``[C, H, W]``: inputs with a non-zero gradient of ``weights . params[:, block, i, j]``
-    for any of the images ``x`` ``[N, C, H, W]`` (float levels), plus the colours of the
-    same step before the target, which the likelihood itself reads (``block[0]``)."""
-    x = x.clone().requires_grad_(True)
-    params = network(x, (None, None))  # [N, P, H, W]; float input: scaled differentiably
-    (params[:, block[1], pixel[0], pixel[1]] * weights).sum().backward()
-    if not torch.isfinite(x.grad).all():
+    for any of the images ``x`` ``[N, C, H, W]`` (levels), taken at the input encoder's output,
+    plus the colours of the same step before the target, which the likelihood itself reads
+    (``block[0]``)."""
+    grad = subpixel_gradient(network, x, lambda params: (params[:, block[1], pixel[0], pixel[1]] * weights).sum())
+    if not torch.isfinite(grad).all():
         raise PixelCNNError("the gradients overflowed (non-finite); the model's weights are too large to probe")
-    seen = (x.grad != 0).any(0)
+    seen = (grad != 0).any(0)
     seen[block[0], pixel[0], pixel[1]] = True
     return seen
 

@@ -44,32 +44,29 @@ import torch
 import torch.nn.functional as F
 
 from pixelcnn.errors import ConfigError, PixelCNNError
+from pixelcnn.likelihoods.base import Likelihood, register_likelihood
 
 MIN_LOG_SCALE = -7.0
 
 
-class DiscretizedLogisticMixture:
+@register_likelihood("logistic-mixture")
+class DiscretizedLogisticMixture(Likelihood):
     """K-component discretized logistic mixture over whole pixels of ``colours`` channels."""
 
-    name = "logistic-mixture"
+    ordered = True  # bins of a value scale: level l lies between l - 1 and l + 1
 
-    def __init__(self, levels: int, colours: int = 1, mixtures: int = 5):
-        if mixtures < 1:
-            raise ConfigError(f"mixtures must be >= 1, got {mixtures}")
-        self.levels, self.colours, self.mixtures = levels, colours, mixtures
+    def __init__(self, levels: int, colours: int = 1, mixtures: int = 10):
+        if isinstance(mixtures, bool) or not isinstance(mixtures, int) or mixtures < 1:
+            raise ConfigError(f"likelihood option mixtures must be an integer >= 1, got {mixtures!r}")
+        super().__init__(levels, colours)
+        self.mixtures = mixtures
         self.pairs = colours * (colours - 1) // 2  # coefficients per component
         self.channels = mixtures * (1 + 2 * colours + self.pairs)  # P
         self.groups = 1  # a whole pixel per sampling step
         self.map_channels = 1  # log_prob_map is per pixel
 
-    def __repr__(self) -> str:
-        return f"DiscretizedLogisticMixture(levels={self.levels}, colours={self.colours}, mixtures={self.mixtures})"
-
-    def check_params(self, params: torch.Tensor) -> None:
-        if params.dim() < 2 or params.shape[1] != self.channels:
-            raise PixelCNNError(
-                f"logistic-mixture parameters must have {self.channels} channels "
-                f"(K = {self.mixtures}, C = {self.colours}), got shape {list(params.shape)}")
+    def extra_repr(self) -> str:
+        return f"levels={self.levels}, colours={self.colours}, mixtures={self.mixtures}"
 
     def split(self, params: torch.Tensor):
         """``[B, P, ...]`` -> mixture logits ``[B, K, ...]``, means and log-scales

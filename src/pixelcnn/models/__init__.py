@@ -2,7 +2,7 @@
 
 from pixelcnn.models.config import config_from_dict, config_to_dict
 from pixelcnn.models.model import AutoregressiveModel
-from pixelcnn.models.registry import PRESETS, build_model, create_model, list_models, preset_config
+from pixelcnn.models.registry import PRESETS, build_model, create_model, list_models, preset_config, register_model
 
 __all__ = [
     "PRESETS",
@@ -13,4 +13,5 @@ __all__ = [
     "create_model",
     "list_models",
     "preset_config",
+    "register_model",
 ]

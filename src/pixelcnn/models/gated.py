@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelcnn.models.config import check, check_common, likelihood_of, register_config
-from pixelcnn.nn import MaskedConv2d, Step, gate, scale_levels
+from pixelcnn.models.config import check, check_common, input_field, likelihood_field, likelihood_of, register_config
+from pixelcnn.nn import MaskedConv2d, Step, gate
 from pixelcnn.nn.condition import Conditioning
 
 
@@ -57,8 +57,8 @@ class GatedPixelCNNConfig:
     norm: str = "none"
     num_classes: int = 0
     cond_dim: int = 0
-    likelihood: str = "categorical"
-    mixtures: int = 5
+    likelihood: dict = likelihood_field("categorical")
+    input: dict = input_field("scaled")
 
     def __post_init__(self):
         check_common(self)
@@ -72,10 +72,10 @@ class GatedLayer(nn.Module):
     """One layer of both stacks. ``first`` reads the image (C channels, mask A);
     the horizontal stack keeps ``c`` causal colour groups."""
 
-    def __init__(self, cfg: GatedPixelCNNConfig, first: bool, c: int):
+    def __init__(self, cfg: GatedPixelCNNConfig, first: bool, c: int, inputs: int):
         super().__init__()
         p = cfg.hidden
-        width, k = (cfg.in_channels, cfg.kernel_in) if first else (p, cfg.kernel)
+        width, k = (inputs, cfg.kernel_in) if first else (p, cfg.kernel)
         self.first = first
         wn = cfg.norm == "weight"
         self.vconv = MaskedConv2d(width, 2 * p, k, "V", weight_norm=wn)
@@ -94,11 +94,12 @@ class GatedPixelCNN(nn.Module):
 
     supports_cached = True
 
-    def __init__(self, config: GatedPixelCNNConfig, params: int, groups: int):
+    def __init__(self, config: GatedPixelCNNConfig, params: int, groups: int, encoder: nn.Module):
         super().__init__()
         self.config = cfg = config
         self.groups = c = groups
-        self.layers = nn.ModuleList(GatedLayer(cfg, first=k == 0, c=c) for k in range(cfg.layers + 1))
+        self.encoder = encoder
+        self.layers = nn.ModuleList(GatedLayer(cfg, first=k == 0, c=c, inputs=encoder.channels) for k in range(cfg.layers + 1))
         wn = cfg.norm == "weight"
         self.head = nn.ModuleList([
             MaskedConv2d(cfg.hidden, cfg.head, 1, "B", c, weight_norm=wn),
@@ -137,7 +138,7 @@ class GatedPixelCNN(nn.Module):
         links, v = [], None
         for layer in self.layers:
             if layer.first:
-                pre = layer.vconv.read_image(x, self._scale, step)
+                pre = layer.vconv.read_image(x, self.encoder, step)
             else:
                 pre = layer.vconv(gate(v), step)
             if layer.vcond is not None:
@@ -151,7 +152,7 @@ class GatedPixelCNN(nn.Module):
         h = skip = None
         for layer, link in zip(self.layers, links):
             if layer.first:
-                pre = layer.hconv.read_image(x, self._scale, step)
+                pre = layer.hconv.read_image(x, self.encoder, step)
             else:
                 pre = layer.hconv(h, step)
             pre = pre + link
@@ -163,15 +164,11 @@ class GatedPixelCNN(nn.Module):
             h = g if layer.first else h + layer.res(g, step)
         return self.head[1](torch.relu(self.head[0](torch.relu(skip), step)), step)
 
-    def _scale(self, x: torch.Tensor) -> torch.Tensor:
-        return scale_levels(x, self.config.levels, self.head[0].weight.dtype)
-
 
 def shift_down(t: torch.Tensor) -> torch.Tensor:
     """Move every row one down (row 0 becomes zeros): ``[B, C, H, W]`` -> same shape.
 
     The last row is dropped before padding, so the padded map is the output itself and
-    not one row larger (in ``gated-pixelcnn``'s 1x28x28 training step its zero fills and
-    copies took 33 instead of 54 ms under the profiler).
+    not one row larger (fewer zero fills and copies).
     """
     return F.pad(t[:, :, :-1], (0, 0, 1, 0))

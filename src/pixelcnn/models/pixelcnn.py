@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pixelcnn.models.config import check, check_common, likelihood_of, register_config
-from pixelcnn.nn import MaskedConv2d, Step, make_norm, scale_levels
+from pixelcnn.models.config import check, check_common, input_field, likelihood_field, likelihood_of, register_config
+from pixelcnn.nn import MaskedConv2d, Step, make_norm
 from pixelcnn.nn.condition import Conditioning
 
 
@@ -52,8 +52,8 @@ class PixelCNNConfig:
     norm: str = "none"
     num_classes: int = 0
     cond_dim: int = 0
-    likelihood: str = "categorical"
-    mixtures: int = 5
+    likelihood: dict = likelihood_field("categorical")
+    input: dict = input_field("scaled")
 
     def __post_init__(self):
         check_common(self)
@@ -62,7 +62,7 @@ class PixelCNNConfig:
         check(self.norm in NORMS, f"norm must be one of {NORMS}, got {self.norm!r}")
         width = 2 * c if self.block == "residual" else c
         check(self.hidden % width == 0, f"hidden = {self.hidden} must be a multiple of {width} "
-              f"(the {c} causal colour group(s) of the {self.likelihood} output"
+              f"(the {c} causal colour group(s) of the {self.likelihood['name']} output"
               f"{' times 2 for the residual bottleneck' if width > c else ''})")
         check(self.head % c == 0, f"head = {self.head} must be a multiple of the {c} colour group(s)")
 
@@ -105,12 +105,13 @@ class PixelCNN(nn.Module):
 
     supports_cached = True
 
-    def __init__(self, config: PixelCNNConfig, params: int, groups: int):
+    def __init__(self, config: PixelCNNConfig, params: int, groups: int, encoder: nn.Module):
         super().__init__()
         self.config = cfg = config
+        self.encoder = encoder
         c, n = groups, cfg.hidden
         wn = cfg.norm == "weight"
-        self.conv_in = MaskedConv2d(cfg.in_channels, n, cfg.kernel_in, "A", c, weight_norm=wn)
+        self.conv_in = MaskedConv2d(encoder.channels, n, cfg.kernel_in, "A", c, weight_norm=wn)
         self.cond = Conditioning(cfg.num_classes, cfg.cond_dim, n)
         if cfg.block == "plain":
             self.norm_in = make_norm(cfg.norm, n, c)
@@ -125,7 +126,7 @@ class PixelCNN(nn.Module):
     def forward(self, x: torch.Tensor, cond=(None, None), step: Step | None = None) -> torch.Tensor:
         """``x`` levels ``[B, C, H, W]`` (the whole image, also in a step);
         ``cond`` a ``(labels, vector)`` pair. Returns the parameters of the step's region."""
-        h = self.conv_in.read_image(x, self._scale, step)
+        h = self.conv_in.read_image(x, self.encoder, step)
         if self.config.block == "plain":
             h = torch.relu(self.norm_in(h))
         if cond[0] is not None or cond[1] is not None:
@@ -140,9 +141,6 @@ class PixelCNN(nn.Module):
     def output_layer(self) -> MaskedConv2d:
         """The last layer (zeroing it makes every distribution uniform)."""
         return self.head[-1]
-
-    def _scale(self, x: torch.Tensor) -> torch.Tensor:
-        return scale_levels(x, self.config.levels, self.conv_in.weight.dtype)
 
     def step(self, x: torch.Tensor, i: int, j: int, group: int, cache, cond=(None, None)) -> torch.Tensor:
         """Parameters ``[B, params]`` at ``(i, j)`` (block ``group`` meaningful), computing

@@ -60,8 +60,8 @@ from torch import nn
 
 from pixelcnn.errors import ConfigError, PixelCNNError
 from pixelcnn.coerce import at_least, between, check_fields, one_of
-from pixelcnn.models.config import FIELD_RANGES, register_config
-from pixelcnn.nn import MaskedConv2d, scale_levels
+from pixelcnn.models.config import FIELD_RANGES, check_parts, input_field, likelihood_field, register_config
+from pixelcnn.nn import MaskedConv2d
 from pixelcnn.nn.condition import Conditioning
 from pixelcnn.nn.shifted import Nin, ShiftedConv2d, ShiftedConvTranspose2d, concat_elu
 from pixelcnn.nn.shifted_runs import At, conv_run, transposed_run
@@ -75,8 +75,9 @@ class PixelCNNPPConfig:
     ``hidden`` is the width of both streams (the paper's ``nr_filters``),
     ``layers`` the gated ResNet blocks per stage (``nr_resnet``),
     ``resolutions`` the number of resolutions, ``dropout`` the rate inside
-    every block, ``norm`` "weight" or "none", ``likelihood`` and
-    ``mixtures`` the output distribution (see :mod:`pixelcnn.likelihoods`).
+    every block, ``norm`` "weight" or "none", ``likelihood`` the output
+    distribution (see :mod:`pixelcnn.likelihoods`), ``input`` the input encoder
+    (see :mod:`pixelcnn.nn.inputs`).
     """
 
     ARCH = "pixelcnn-pp"
@@ -90,11 +91,12 @@ class PixelCNNPPConfig:
     norm: str = field(default="weight", metadata=one_of("weight", "none"))
     num_classes: int = 0
     cond_dim: int = 0
-    likelihood: str = "logistic-mixture"
-    mixtures: int = 10
+    likelihood: dict = likelihood_field("logistic-mixture")
+    input: dict = input_field("scaled")
 
     def __post_init__(self):
         check_fields(self, self.ARCH, FIELD_RANGES)  # check_common less its odd-kernel rule: no kernel fields here
+        check_parts(self)
 
 
 class GatedResnet(nn.Module):
@@ -136,9 +138,9 @@ class Stage(nn.Module):
 class Head(nn.Module):
     """``elu(ul)`` (and for G > 1 the current pixel's colours) -> the P parameters."""
 
-    def __init__(self, cfg: PixelCNNPPConfig, params: int, groups: int):
+    def __init__(self, cfg: PixelCNNPPConfig, params: int, groups: int, inputs: int):
         super().__init__()
-        n, c, wn = cfg.hidden, cfg.in_channels, cfg.norm == "weight"
+        n, c, wn = cfg.hidden, inputs, cfg.norm == "weight"
         self.groups = groups
         if groups == 1:
             self.out = Nin(n, params, weight_norm=wn)
@@ -149,7 +151,7 @@ class Head(nn.Module):
         self.out = MaskedConv2d(width, params, 1, "B", groups)
 
     def forward(self, ul: torch.Tensor, pixels: torch.Tensor, at: At | None = None) -> torch.Tensor:
-        """``ul`` ``[B, n, h, w]``, ``pixels`` the scaled image there ``[B, C, h, w]``."""
+        """``ul`` ``[B, n, h, w]``, ``pixels`` the encoded image there ``[B, C*E, h, w]``."""
         h = F.elu(ul)
         if self.groups == 1:
             return self.out(h, at)
@@ -161,25 +163,27 @@ class PixelCNNPP(nn.Module):
 
     supports_cached = True
 
-    def __init__(self, config: PixelCNNPPConfig, params: int, groups: int):
+    def __init__(self, config: PixelCNNPPConfig, params: int, groups: int, encoder: nn.Module):
         super().__init__()
         self.config = cfg = config
+        self.encoder = encoder
         c, n, wn, top = cfg.in_channels, cfg.hidden, cfg.norm == "weight", cfg.resolutions - 1
+        e = encoder.channels
         if groups not in (1, c):
             raise ConfigError(f"pixelcnn-pp supports 1 or in_channels = {c} likelihood groups, got {groups}")
         if params % groups:
             raise ConfigError(f"{params} parameter channels do not split into {groups} groups")
         self.params, self.groups = params, groups
-        self.u_in = ShiftedConv2d(c + 1, n, (2, 3), "down", shift="down", weight_norm=wn)
-        self.ul_in_up = ShiftedConv2d(c + 1, n, (1, 3), "down", shift="down", weight_norm=wn)
-        self.ul_in_left = ShiftedConv2d(c + 1, n, (2, 1), "down-right", shift="right", weight_norm=wn)
+        self.u_in = ShiftedConv2d(e + 1, n, (2, 3), "down", shift="down", weight_norm=wn)
+        self.ul_in_up = ShiftedConv2d(e + 1, n, (1, 3), "down", shift="down", weight_norm=wn)
+        self.ul_in_left = ShiftedConv2d(e + 1, n, (2, 1), "down-right", shift="right", weight_norm=wn)
         self.down = nn.ModuleList(Stage(cfg, cfg.layers, up=False) for _ in range(cfg.resolutions))
         self.up = nn.ModuleList(Stage(cfg, cfg.layers + (k < top), up=True) for k in range(cfg.resolutions))
         self.down_u = nn.ModuleList(ShiftedConv2d(n, n, (2, 3), "down", stride=2, weight_norm=wn) for _ in range(top))
         self.down_ul = nn.ModuleList(ShiftedConv2d(n, n, (2, 2), "down-right", stride=2, weight_norm=wn) for _ in range(top))
         self.up_u = nn.ModuleList(ShiftedConvTranspose2d(n, n, (2, 3), "down", weight_norm=wn) for _ in range(top))
         self.up_ul = nn.ModuleList(ShiftedConvTranspose2d(n, n, (2, 2), "down-right", weight_norm=wn) for _ in range(top))
-        self.head = Head(cfg, params, groups)
+        self.head = Head(cfg, params, groups, e)
 
     @property
     def output_layer(self) -> nn.Module:
@@ -187,7 +191,7 @@ class PixelCNNPP(nn.Module):
         return self.head.out
 
     def forward(self, x: torch.Tensor, cond=(None, None), step=None) -> torch.Tensor:
-        """``x`` levels ``[B, C, H, W]`` (floats allowed, for gradients); ``cond`` a
+        """``x`` levels ``[B, C, H, W]`` (or encoded features, for gradients); ``cond`` a
         ``(labels, vector)`` pair. A ``step`` (the sampler's whole-image prefill) is
         accepted and ignored: :meth:`step` catches its caches up by itself."""
         pixels, image = self._prepare(x)
@@ -243,8 +247,8 @@ class PixelCNNPP(nn.Module):
         return ul
 
     def _prepare(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Levels -> (scaled pixels ``[B, C, h, w]``, the same plus a channel of ones)."""
-        pixels = scale_levels(x, self.config.levels, self.u_in.weight.dtype)
+        """Levels -> (encoded pixels ``[B, C*E, h, w]``, the same plus a channel of ones)."""
+        pixels = self.encoder(x)
         return pixels, torch.cat([pixels, torch.ones_like(pixels[:, :1])], dim=1)
 
     # Fast sampling.

@@ -72,17 +72,13 @@ def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     """A 1x1 convolution, ``x`` ``[B, in, H, W]``, ``weight`` ``[out, in, 1, 1]`` -> ``[B, out, H, W]``.
 
     One batched matrix multiply, ``weight @ x[b]`` over the ``H * W`` positions of each
-    image, on a contiguous (NCHW) copy of ``x`` where it is laid out otherwise. On an AVX2
-    CPU (one thread, batch 32, the widths of the presets) oneDNN's NCHW 1x1 kernels took
-    1.1-2.2x as long as this, forward and backward together. Channels-last input (the
-    view :class:`GroupedLayerNorm` returns) is copied rather than handed to oneDNN: the
-    copy is of the narrow input, while oneDNN's channels-last output would be copied
-    again, wider, by the likelihood; in ``pixelcnn-seed`` on 3x32x32 (a 66 -> 768 output
-    layer) the layer and those copies took 0.54 s of a 3.98 s training step, and 0.24 s
-    of 3.65 s this way (torch.profiler, one AVX2 core; benchmarks/throughput.py shows the
-    effect on whole networks). A graph being compiled goes to ``F.conv2d``: TorchInductor
-    made the batched form slower (the main job's compiled training step took 1.75 s
-    instead of 1.20 s on one AVX2 core).
+    image, on a contiguous (NCHW) copy of ``x`` where it is laid out otherwise: on CPUs
+    this beats the convolution library's 1x1 kernels, forward and backward. Channels-last
+    input (the view :class:`GroupedLayerNorm` returns) is copied rather than handed to the
+    convolution library, because the copy is of the narrow input, while a channels-last
+    output would be copied again, wider, by the likelihood. A graph being compiled goes to
+    ``F.conv2d``, which TorchInductor handles better than the batched form.
+    ``benchmarks/throughput.py`` and ``benchmarks/profile_step.py`` measure the effect.
     """
     if x.dim() != 4 or torch.compiler.is_compiling():
         return F.conv2d(x, weight, bias)
@@ -102,11 +98,9 @@ def conv_padded(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     The part of the padding that is the same on both sides of a dimension is left to the
     convolution; only the rest is copied in with ``F.pad`` (a 7x7 mask-B box, 4x7, pads
     three rows above in a copy and three columns each side in the convolution). The sums
-    are the same; the convolution library is faster this way: on one AVX2 core, training
-    ``gated-pixelcnn`` (1x28x28) went from 1.19-1.20x to 1.23-1.27x its reference and
-    ``pixelcnn-seed`` (3x32x32) from 1.57x to 1.66x (A/B in interleaved rounds). PixelCNN++'s
-    shifted convolutions (:mod:`pixelcnn.nn.shifted`) keep ``F.pad``: there it gained
-    nothing at 1x28x28 and lost 1-3 % at 3x32x32.
+    are the same, and the convolution library's own padding is cheaper than a padded copy
+    (``benchmarks/throughput.py`` measures whole networks). PixelCNN++'s shifted
+    convolutions (:mod:`pixelcnn.nn.shifted`) keep ``F.pad``, where this split does not pay.
     """
     left, right, top, bottom = padding
     rows, cols = min(top, bottom), min(left, right)

@@ -120,9 +120,7 @@ def _sample(model, n, cond, temperature, generator, method, known, known_mask, p
     device = next(model.parameters()).device
     canvas, mask = _start_canvas(model, n, known, known_mask, device)
     cond = model.check_cond(cond, n)
-    groups = likelihood.groups
-    width = model.config.in_channels // groups  # colours drawn per step
-    order = _remaining(mask, groups)
+    order = _remaining(mask, likelihood.groups)
     if method == "fast" and not getattr(network, "supports_cached", False):
         log.warning("%s has no cached sampler; sampling with the reference sampler (one full pass per step)",
                     model.name)
@@ -138,7 +136,7 @@ def _sample(model, n, cond, temperature, generator, method, known, known_mask, p
             params = steps(i, j, g)
             if on_step is not None:
                 on_step(i, j, g, params.clone())
-            colours = slice(g * width, (g + 1) * width)
+            colours = likelihood.group_colours(g)
             given, held = canvas[:, :, i, j], mask[:, :, i, j]
             draw = likelihood.sample(params, g, given=given, known=held if known is not None else None,
                                      temperature=temperature, generator=generator)

@@ -173,6 +173,24 @@ def read_meta(path: str | Path) -> dict:
     if wrong:
         raise CheckpointError(f"{ckpt / 'config.json'} is damaged: its {', '.join(wrong)} entry is "
                               f"missing or not a mapping")
+    return _migrate(meta)
+
+
+def _migrate(meta: dict) -> dict:
+    """A config.json written before ``mixtures`` became an option of the likelihood, as it
+    reads now: the run's model overrides move ``mixtures`` into their likelihood spec (the
+    model config itself is migrated by :func:`~pixelcnn.models.config_from_dict`)."""
+    from pixelcnn.models import preset_config
+    from pixelcnn.models.config import migrate_mixtures
+
+    model = (meta.get("run") or {}).get("model")
+    overrides = model.get("overrides") if isinstance(model, dict) else None
+    if isinstance(overrides, dict) and "mixtures" in overrides:
+        try:
+            base = overrides.get("likelihood") or preset_config(model.get("name")).likelihood
+            model["overrides"] = migrate_mixtures(overrides, base)
+        except ConfigError:
+            pass  # an unknown preset: the run config's own check says so where it is used
     return meta
 
 

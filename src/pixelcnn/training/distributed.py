@@ -167,10 +167,10 @@ def evaluate_across(model, levels, labels, *, batch_size: int, procs: Processes,
 
 
 # ---------------------------------------------------------------- random states
-# The global torch generator is not used by today's training step (no model has
-# dropout; data order and binarisation are pure functions of (seed, epoch), and
-# sampling takes its own generator). Each process's state is still saved, so a
-# model that draws in its forward (dropout) resumes exactly.
+# Data order and binarisation are pure functions of (seed, epoch), and sampling
+# takes its own generator; the global torch generator is drawn from by dropout
+# (PixelCNN++ with dropout > 0, e.g. the pixelcnn-pp-cifar preset). Each process's
+# state is saved in every checkpoint, so such a model resumes exactly.
 
 def rng_state(device: torch.device) -> dict:
     """This process's random state: the CPU generator and, on CUDA, its own device's."""
