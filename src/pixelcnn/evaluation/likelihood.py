@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import torch
 
 from pixelcnn.errors import ConfigError
+from pixelcnn.units import bits_per_dim
 
 
 @dataclass(frozen=True)
@@ -56,4 +56,4 @@ def evaluate(model, levels: torch.Tensor, labels: torch.Tensor | None = None, *,
         model.train(was_training)
     n, dims = levels.shape[0], model.dims
     nll = -float(total)
-    return Score(images=n, dims=dims, nats_per_image=nll / max(n, 1), bits_per_dim=nll / (max(n, 1) * dims * math.log(2)))
+    return Score(images=n, dims=dims, nats_per_image=nll / max(n, 1), bits_per_dim=bits_per_dim(nll, dims, n))

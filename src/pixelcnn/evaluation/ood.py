@@ -28,13 +28,13 @@ Ren et al.'s L2 regularisation of the background model.
 from __future__ import annotations
 
 import io
-import math
 
 import numpy as np
 import torch
 from PIL import Image
 
 from pixelcnn.errors import ConfigError
+from pixelcnn.units import bits
 
 
 def auroc(in_scores, out_scores) -> float:
@@ -68,7 +68,7 @@ def _twice_midranks(values: np.ndarray) -> np.ndarray:
 
 def nll_bits(log_prob_nats: torch.Tensor) -> torch.Tensor:
     """``-log2 p(x)`` from ``log p(x)`` in nats ``[N]`` -> float64 ``[N]``."""
-    return -log_prob_nats.double() / math.log(2)
+    return bits(-log_prob_nats.double())
 
 
 def png_bits(images: torch.Tensor) -> torch.Tensor:
@@ -101,7 +101,7 @@ def complexity_corrected(log_prob_nats: torch.Tensor, images: torch.Tensor) -> t
 
 def likelihood_ratio(log_prob_nats: torch.Tensor, background_log_prob_nats: torch.Tensor) -> torch.Tensor:
     """Ren et al.'s score, ``-(log p(x) - log p0(x))`` in bits: float64 ``[N]``."""
-    return -(log_prob_nats.double() - background_log_prob_nats.double()) / math.log(2)
+    return bits(-(log_prob_nats.double() - background_log_prob_nats.double()))
 
 
 def perturb(levels: torch.Tensor, rate: float, num_levels: int, generator: torch.Generator | None = None

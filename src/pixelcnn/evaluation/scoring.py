@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from pixelcnn.errors import ConfigError
+from pixelcnn.units import bits_per_dim
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def score_images(model, images: torch.Tensor, cond=None, *, batch_size: int = 25
     maps = torch.cat(maps) if maps else torch.zeros(0, h, w)
     nats = maps.double().flatten(1).sum(1)  # [N]
     dims = math.prod(images.shape[1:])
-    return Scores(nats=nats, bits_per_dim=nats / (dims * math.log(2)), maps=maps, dims=dims)
+    return Scores(nats=nats, bits_per_dim=bits_per_dim(nats, dims), maps=maps, dims=dims)
 
 
 def rank_descending(values: torch.Tensor) -> torch.Tensor:

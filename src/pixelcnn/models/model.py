@@ -7,14 +7,13 @@ bits/dim = total nats / (N * C * H * W * ln 2).
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from pixelcnn.errors import PixelCNNError
 from pixelcnn.labels import check_labels
 from pixelcnn.nn.condition import split_cond
+from pixelcnn.units import bits_per_dim
 
 
 class AutoregressiveModel(nn.Module):
@@ -49,7 +48,13 @@ class AutoregressiveModel(nn.Module):
         for a likelihood that factors over sub-pixels (categorical), ``[B, 1, H, W]`` per
         pixel for one that does not (logistic mixture). Its sum is :meth:`log_prob`."""
         x = self.check_images(x)
-        return self.likelihood.log_prob_map(x, self.network(x, self.check_cond(cond, x.shape[0])))
+        return self.trusted_log_prob_map(x, self.check_cond(cond, x.shape[0]))
+
+    def trusted_log_prob_map(self, x: torch.Tensor, cond=(None, None)) -> torch.Tensor:
+        """:meth:`log_prob_map` of levels checked already (long ``[B, C, H, W]`` in ``[0, L)``)
+        and a checked ``(labels, vector)`` pair. Nothing is checked, so nothing waits for the
+        device: the training step's batches were checked when their data was read."""
+        return self.likelihood.log_prob_map(x, self.network(x, cond))
 
     def log_prob(self, x: torch.Tensor, cond=None) -> torch.Tensor:
         """Exact log-likelihood of each image in nats: ``[B]``."""
@@ -57,7 +62,7 @@ class AutoregressiveModel(nn.Module):
 
     def bits_per_dim(self, x: torch.Tensor, cond=None) -> torch.Tensor:
         """Mean negative log-likelihood over the batch in bits per sub-pixel (a scalar)."""
-        return -self.log_prob(x, cond).sum() / (x.shape[0] * self.dims * math.log(2))
+        return bits_per_dim(-self.log_prob(x, cond).sum(), self.dims, x.shape[0])
 
     def sample(self, n: int, **kwargs) -> torch.Tensor:
         """Draw ``n`` images; see :func:`pixelcnn.sampling.sample` for the options."""

@@ -29,6 +29,7 @@ import torch.distributed as dist
 
 from pixelcnn.errors import ConfigError
 from pixelcnn.training.runtime import Processes
+from pixelcnn.units import bits_per_dim
 
 
 def from_environment(env=None) -> Processes:
@@ -149,7 +150,6 @@ def evaluate_across(model, levels, labels, *, batch_size: int, procs: Processes,
 
     ``levels``: ``[N, C, H, W]``, a tensor or a split's :class:`~pixelcnn.training.data.Levels`
     (then each process reads only its shard, batch by batch)."""
-    import math
 
     from pixelcnn.evaluation import evaluate
     from pixelcnn.evaluation.likelihood import Score
@@ -163,7 +163,7 @@ def evaluate_across(model, levels, labels, *, batch_size: int, procs: Processes,
     nll, n = sum_across([mine.nats_per_image * mine.images, mine.images], procs, device)
     n = int(n)
     return Score(images=n, dims=mine.dims, nats_per_image=nll / max(n, 1),
-                 bits_per_dim=nll / (max(n, 1) * mine.dims * math.log(2)))
+                 bits_per_dim=bits_per_dim(nll, mine.dims, n))
 
 
 # ---------------------------------------------------------------- random states

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pixelcnn.nn.condition import split_cond
+
 
 class Loss(nn.Module):
     def __init__(self, model: nn.Module):
@@ -19,8 +21,13 @@ class Loss(nn.Module):
         self.model = model
 
     def forward(self, x: torch.Tensor, cond=None) -> torch.Tensor:
-        """Negative log-likelihood of each image in nats, float32 ``[B]``, for levels ``x`` ``[B, C, H, W]``."""
-        return -self.model.log_prob(x, cond).float()
+        """Negative log-likelihood of each image in nats, float32 ``[B]``, for levels ``x`` ``[B, C, H, W]``.
+
+        The batch and its labels are the trainer's own, checked when the data was read, so the
+        model's checks (which read values back from the device) are skipped."""
+        labels, vector = split_cond(cond)
+        cond = (None if labels is None else labels.long(), vector)
+        return -self.model.trusted_log_prob_map(x.long(), cond).flatten(1).sum(1).float()
 
 
 def weighted_mean(nats: torch.Tensor, real: int, total: int, dims: int) -> torch.Tensor:

@@ -48,6 +48,7 @@ from pixelcnn.training.runtime import (Processes, StopSignals, activation_bytes,
                                        compiled, pick_device, pick_precision, weight_count_estimate)
 from pixelcnn.training.samples import write_sample_grid
 from pixelcnn.training.schedule import learning_rate
+from pixelcnn.units import bits
 
 log = logging.getLogger("pixelcnn")
 
@@ -335,7 +336,7 @@ class Trainer:
         self.optimizer.step()
         if self.ema is not None:
             self.ema.update(self.model)
-        return mean / math.log(2)
+        return bits(mean)  # nats per sub-pixel -> bits/dim
 
     def _diverged(self, what: str) -> TrainingError:
         """The error that stops a run going wrong; nothing after the last checkpoint is saved."""
