@@ -24,6 +24,14 @@ def load(path, *, weights: str = "ema", device="cpu"):
     return _load(path, weights=weights, device=device)
 
 
+def load_run(path, *, weights: str = "ema", device="cpu"):
+    """``(model, info)``: the model saved in a run or checkpoint directory and what its run
+    was (:class:`pixelcnn.training.RunInfo`: the checkpoint, the weights loaded, the run config)."""
+    from pixelcnn.training.checkpoint import load_run as _load_run
+
+    return _load_run(path, weights=weights, device=device)
+
+
 __all__ = [
     "CheckpointError",
     "ConfigError",
@@ -34,6 +42,7 @@ __all__ = [
     "levels",
     "list_models",
     "load",
+    "load_run",
 ]
 
 

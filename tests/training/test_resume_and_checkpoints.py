@@ -106,6 +106,19 @@ def test_checkpoint_loads_without_flags_and_describes_itself(tmp_path, tiny_npz)
     assert any(not torch.equal(a, b) for a, b in zip(model.parameters(), raw.parameters()))
 
 
+def test_load_run_returns_the_model_and_what_its_run_was(tmp_path, tiny_npz):
+    run = tmp_path / "run"
+    train(run, tiny_npz, "train.max_steps=2", "train.seed=7")
+    model, info = pixelcnn.load_run(run)
+    assert info.checkpoint == ckpt.resolve_checkpoint(run) and info.step == 2 and info.weights == "ema"
+    assert info.seed == 7 and info.data.levels == 4 and info.run.model.name == "pixelcnn-seed"
+    assert not hasattr(model, "checkpoint_meta")  # run info is returned, not patched onto the model
+    same = load(run)
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), same.parameters()))
+    _, raw = pixelcnn.load_run(run, weights="raw")
+    assert raw.weights == "raw"
+
+
 def test_incompatible_checkpoints_say_so(tmp_path, tiny_npz):
     run = tmp_path / "run"
     train(run, tiny_npz, "train.max_steps=1")

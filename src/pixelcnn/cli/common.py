@@ -57,16 +57,17 @@ def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
 
 
 def load_checkpoint(args):
-    """The model of ``--checkpoint``; ``--weights ema`` on a run that kept no EMA weights is an error."""
+    """``(model, info)`` of ``--checkpoint`` (see :func:`pixelcnn.load_run`); ``--weights ema``
+    on a run that kept no EMA weights is an error."""
     from pixelcnn.errors import CheckpointError
-    from pixelcnn.training.checkpoint import load, resolve_checkpoint
+    from pixelcnn.training.checkpoint import load_run, resolve_checkpoint
     from pixelcnn.training.runtime import pick_device
 
     device = pick_device(args.device)
     if args.weights == "ema" and not (resolve_checkpoint(args.checkpoint) / "ema.safetensors").is_file():
         raise CheckpointError(f"{args.checkpoint} has no EMA weights (it was trained with train.ema_decay = 0); "
                               f"use --weights raw")
-    return load(args.checkpoint, weights=args.weights or "ema", device=device)
+    return load_run(args.checkpoint, weights=args.weights or "ema", device=device)
 
 
 def check_output(path: str, suffixes: tuple[str, ...] = (".png",)) -> Path:
@@ -105,16 +106,13 @@ def print_json(data) -> None:
     print(json.dumps(data, indent=2))
 
 
-def data_section(model, name: str | None = None, data_dir: str | None = None):
-    """The data settings a checkpoint was trained with (levels, binarisation), for data set
-    ``name`` (default: the training set) read from ``data_dir``."""
-    from pixelcnn.config import DataSection, from_dict
-    from pixelcnn.errors import CheckpointError, ConfigError
+def data_section(info, name: str | None = None, data_dir: str | None = None):
+    """The data settings a checkpoint was trained with (levels, binarisation; ``info`` its
+    :class:`~pixelcnn.training.RunInfo`), for data set ``name`` (default: the training set)
+    read from ``data_dir``."""
+    from pixelcnn.config import DataSection
 
-    try:
-        saved = from_dict(model.checkpoint_meta.get("run", {})).data
-    except ConfigError as e:
-        raise CheckpointError(f"the checkpoint's saved run config is damaged: {e}") from None
+    saved = info.data
     changes = {"name": name or saved.name}
     if data_dir is not None:
         changes["data_dir"] = data_dir

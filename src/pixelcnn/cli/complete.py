@@ -44,13 +44,13 @@ def run(args) -> int:
     from pixelcnn.levels import level_dtype, to_uint8
 
     out = check_output(args.out)
-    model = load_checkpoint(args)
+    model, info = load_checkpoint(args)
     cfg = model.config
     h = cfg.image_size[0]
     if not 0 <= args.keep_rows <= h:
         raise PixelCNNError(f"--keep-rows must be between 0 and the image height {h}, got {args.keep_rows}")
     labels = class_labels(model, args.label, args.n, args.checkpoint)
-    truth = _source_levels(model, args)  # long [1, C, H, W]
+    truth = _source_levels(model, info, args)  # long [1, C, H, W]
     mask = torch.zeros_like(truth, dtype=torch.bool)
     mask[:, :, : args.keep_rows] = True
     device = next(model.parameters()).device
@@ -69,7 +69,7 @@ def run(args) -> int:
     return 0
 
 
-def _source_levels(model, args):
+def _source_levels(model, info, args):
     """The image to complete as long levels ``[1, C, H, W]``, quantised as in training."""
     import torch
 
@@ -80,7 +80,7 @@ def _source_levels(model, args):
     from pixelcnn.training.data import load_split
 
     cfg = model.config
-    data = data_section(model, args.data, args.data_dir)
+    data = data_section(info, args.data, args.data_dir)
     if args.image and data.kind == "codes":
         raise DataError("--image is a picture; this model reads codes: name them with --data and --index")
     if args.image:

@@ -27,9 +27,9 @@ def run(args) -> int:
     from pixelcnn.evaluation import evaluate
     from pixelcnn.training.data import load_split
 
-    model = load_checkpoint(args)
-    data = data_section(model, args.data, args.data_dir)
-    split = load_split(data, args.split, seed=model.checkpoint_meta["run"]["train"]["seed"])
+    model, info = load_checkpoint(args)
+    data = data_section(info, args.data, args.data_dir)
+    split = load_split(data, args.split, seed=info.seed)
     labels = None
     if getattr(model.config, "num_classes", 0):
         if split.labels is None:

@@ -38,7 +38,7 @@ def run(args) -> int:
         raise ConfigError("give --class K and -n, or --per-class N, not both")
     args.n = 64 if args.n is None else args.n
     out = check_output(args.out)
-    model = load_checkpoint(args)
+    model, _ = load_checkpoint(args)
     nrow = None
     if args.per_class:
         classes = getattr(model.config, "num_classes", 0)

@@ -41,10 +41,8 @@ def run(args) -> int:
     from pixelcnn.cli.common import load_checkpoint
     from pixelcnn.evaluation.scoring import score_source, write_maps, write_scores_csv
 
-    from pixelcnn.training.checkpoint import read_meta
-
-    model = load_checkpoint(args)
-    binarize = read_meta(args.checkpoint)["run"]["data"]["binarize"]
+    model, info = load_checkpoint(args)
+    binarize = info.data.binarize
     scored = score_source(model, args.images, label=args.label, resize=args.resize, gray=args.gray,
                           binarize=binarize, data_dir=args.data_dir, batch_size=args.batch_size)
     for problem in scored.problems:

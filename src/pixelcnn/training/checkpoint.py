@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -194,8 +195,49 @@ def _migrate(meta: dict) -> dict:
     return meta
 
 
+@dataclass(frozen=True)
+class RunInfo:
+    """What a checkpoint says about the run that wrote it (returned beside the model by
+    :func:`load_run`): where it is, which weights were loaded, and its config.json."""
+
+    checkpoint: Path  # the checkpoint directory the weights came from
+    weights: str  # "ema" or "raw"
+    meta: dict  # its config.json, in this version's form
+
+    @property
+    def step(self) -> int | None:
+        """The training step of the checkpoint (from its name), or None."""
+        match = re.fullmatch(r"step-(\d+)", self.checkpoint.name)
+        return int(match.group(1)) if match else None
+
+    @property
+    def run(self):
+        """The run config it was trained with (:class:`~pixelcnn.config.RunConfig`)."""
+        from pixelcnn.config import from_dict
+
+        try:
+            return from_dict(self.meta.get("run") or {})
+        except ConfigError as e:
+            raise CheckpointError(f"{self.checkpoint}: the saved run config is damaged: {e}") from None
+
+    @property
+    def data(self):
+        """The data settings it was trained with (:class:`~pixelcnn.config.DataSection`)."""
+        return self.run.data
+
+    @property
+    def seed(self) -> int:
+        return self.run.train.seed
+
+
 def load(path: str | Path, *, weights: str = "ema", device: str | torch.device = "cpu"):
-    """The model saved at ``path`` (run or checkpoint directory), ready to use.
+    """The model saved at ``path`` (run or checkpoint directory), ready to use; see :func:`load_run`."""
+    return load_run(path, weights=weights, device=device)[0]
+
+
+def load_run(path: str | Path, *, weights: str = "ema", device: str | torch.device = "cpu"):
+    """``(model, info)``: the model saved at ``path`` (run or checkpoint directory), ready to
+    use, and its :class:`RunInfo`.
 
     ``weights="ema"`` gives the EMA weights when the run kept them (else the
     training weights); ``weights="raw"`` gives the training weights.
@@ -211,8 +253,7 @@ def load(path: str | Path, *, weights: str = "ema", device: str | torch.device =
         raise CheckpointError(f"{ckpt} describes a model this pixelcnn cannot build: {e}") from None
     name = "ema.safetensors" if weights == "ema" and (ckpt / "ema.safetensors").is_file() else "model.safetensors"
     load_weights(model, ckpt / name)
-    model.checkpoint_meta = meta
-    return model.to(device).eval()
+    return model.to(device).eval(), RunInfo(ckpt, "ema" if name == "ema.safetensors" else "raw", meta)
 
 
 def load_weights(model: torch.nn.Module, file: Path) -> None:
