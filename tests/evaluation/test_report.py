@@ -13,7 +13,7 @@ from PIL import Image
 
 from pixelcnn.cli.main import main
 from pixelcnn.evaluation.report import write_report
-from pixelcnn.evaluation.report_data import read_records
+from pixelcnn.evaluation.report_data import run_records
 from pixelcnn.evaluation.report_svg import nice_ticks
 
 BROWSERS = ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
@@ -53,7 +53,7 @@ def test_report_while_training_tolerates_a_half_written_line(tiny_run, tmp_path)
     shutil.copytree(tiny_run, run)
     lines = (run / "metrics.jsonl").read_text().splitlines()
     (run / "metrics.jsonl").write_text("\n".join(lines[:6]) + "\n" + lines[6][: len(lines[6]) // 2])
-    records = read_records(run / "metrics.jsonl")
+    records = run_records(run / "metrics.jsonl")
     assert len(records.train) + len(records.valid) == 6 and records.skipped == 1 and not records.test
     page = write_report(run).read_text()
     assert "1 unreadable line(s)" in page and "not scored yet" in page

@@ -29,7 +29,7 @@ from PIL import Image
 
 from pixelcnn.errors import PixelCNNError
 from pixelcnn.evaluation import report_figures as figures
-from pixelcnn.evaluation.report_data import curves, read_records, sample_grids
+from pixelcnn.evaluation.report_data import curves, run_records, sample_grids
 from pixelcnn.evaluation.report_svg import line_chart
 
 STYLE = """
@@ -54,7 +54,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     if not (run_dir / "config.json").is_file():
         raise PixelCNNError(f"{run_dir} is not a run directory (no config.json)")
     meta = _read_config(run_dir)
-    records = read_records(run_dir / "metrics.jsonl")
+    records = run_records(run_dir / "metrics.jsonl")
     try:
         checkpoint_meta = read_meta(run_dir)
     except PixelCNNError:  # no checkpoint yet

@@ -11,11 +11,11 @@ middle of a line, so a line that does not parse is skipped and counted.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pixelcnn.evaluation.report_svg import Series
+from pixelcnn.training.metrics import read_log
 
 COLOURS = {"train": "#9ecae1", "train_smooth": "#1f77b4", "valid": "#ff7f0e", "test": "#d62728"}
 
@@ -36,23 +36,12 @@ class RunRecords:
         return min(times) if times else None
 
 
-def read_records(path: str | Path) -> RunRecords:
-    """Parse ``metrics.jsonl``; a missing file gives no records."""
-    out = RunRecords()
-    path = Path(path)
-    if not path.is_file():
-        return out
-    for line in path.read_text(errors="replace").splitlines():
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:  # a half-written last line, or damage
-            out.skipped += 1
-            continue
-        if not isinstance(record, dict):
-            out.skipped += 1
-            continue
+def run_records(path: str | Path) -> RunRecords:
+    """The records of ``metrics.jsonl`` (read by :func:`pixelcnn.training.metrics.read_log`)
+    that the report can draw, by kind; a missing file gives no records."""
+    records, skipped = read_log(path)
+    out = RunRecords(skipped=skipped)
+    for record in records:
         kind = record.get("kind")
         if kind in ("train", "valid", "test") and _numbers(record):
             getattr(out, kind).append(record)

@@ -63,15 +63,29 @@ class Metrics:
 
 def read_records(path: Path) -> list[dict]:
     """The records of a metrics.jsonl; a torn last line (a kill mid-write) is skipped."""
-    records = []
-    for line in Path(path).read_text().splitlines():
+    return read_log(path)[0]
+
+
+def read_log(path: str | Path) -> tuple[list[dict], int]:
+    """The records of a metrics.jsonl, and how many non-empty lines could not be read (a
+    torn last line of a run still writing, or damage). A missing file has none."""
+    path = Path(path)
+    if not path.is_file():
+        return [], 0
+    records, skipped = [], 0
+    for line in path.read_text(errors="replace").splitlines():
+        if not line.strip():
+            continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
+            skipped += 1
             continue
         if isinstance(record, dict):
             records.append(record)
-    return records
+        else:
+            skipped += 1
+    return records, skipped
 
 
 def _truncate(path: Path, step: int) -> None:
