@@ -199,7 +199,7 @@ def load(path: str | Path, *, weights: str = "ema", device: str | torch.device =
 
 def load_weights(model: torch.nn.Module, file: Path) -> None:
     """Load a safetensors state dict into ``model``; any mismatch is a CheckpointError."""
-    tensors = read_tensors(file)
+    tensors = _drop_retired(model, read_tensors(file))
     own = model.state_dict()
     missing = sorted(set(own) - set(tensors))
     extra = sorted(set(tensors) - set(own))
@@ -212,6 +212,17 @@ def load_weights(model: torch.nn.Module, file: Path) -> None:
         )
         raise CheckpointError(f"{file} does not fit this {model.name} model ({detail})")
     model.load_state_dict(tensors)
+
+
+def _drop_retired(model: torch.nn.Module, tensors: dict) -> dict:
+    """``tensors`` without the weights an earlier version of the network saved and this one
+    has no use for (its ``retired_keys()`` prefixes, under ``network.``)."""
+    network = getattr(model, "network", None)
+    retired = tuple(f"network.{p}" for p in getattr(network, "retired_keys", tuple)())
+    if not retired:
+        return tensors
+    own = model.state_dict()
+    return {k: v for k, v in tensors.items() if k in own or not k.startswith(retired)}
 
 
 def read_tensors(file: Path) -> dict[str, torch.Tensor]:
