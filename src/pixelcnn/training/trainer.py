@@ -40,6 +40,7 @@ from pixelcnn.training import checkpoint as ckpt
 from pixelcnn.training import distributed
 from pixelcnn.training.data import Batch, TrainStream, load_split, validation_split_name
 from pixelcnn.training.ema import EMA
+from pixelcnn.training.lock import RunLock
 from pixelcnn.training.loss import Loss, weighted_mean
 from pixelcnn.training.metrics import Metrics
 from pixelcnn.training.progress import Progress
@@ -117,12 +118,16 @@ class Trainer:
         self.seconds_before = 0.0  # training time of earlier sessions of this run
         self._started: float | None = None
         self.meta = self._meta(train)
-        if resume:
-            self._restore()
-        elif procs.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            ckpt.write_json(self.run_dir / "config.json", self.meta)
-        self.metrics = Metrics(self.run_dir, enabled=procs.is_main, resume_step=self.step if resume else None)
+        self._lock = RunLock(self.run_dir) if procs.is_main else None  # one writer per run, before any write
+        try:
+            if resume:
+                self._restore()
+            elif procs.is_main:
+                ckpt.write_json(self.run_dir / "config.json", self.meta)
+            self.metrics = Metrics(self.run_dir, enabled=procs.is_main, resume_step=self.step if resume else None)
+        except BaseException:
+            self.release()
+            raise
         if procs.world > 1:
             log.info("training on %d processes (%s, %s), batch %d per process, global batch %d", procs.world,
                      self.device.type, distributed.backend(self.device), t.batch_size, t.batch_size * procs.world)
@@ -231,8 +236,15 @@ class Trainer:
 
         With ``stop_on_signals``, SIGTERM or SIGINT stops after the current step and
         checkpoint; the summary then has ``"interrupted"`` (the signal's name) and no
-        test score, and ``Trainer(cfg, run_dir, resume=True)`` continues the run.
+        test score, and ``Trainer(cfg, run_dir, resume=True)`` continues the run. The
+        run's lock is given back when it returns or fails.
         """
+        try:
+            return self._run(stop_on_signals)
+        finally:
+            self.release()
+
+    def _run(self, stop_on_signals: bool) -> dict:
         t = self.cfg.train
         per_epoch = self.stream.batches_per_epoch(t.batch_size * self.procs.world)
         self._started = time.monotonic()
@@ -261,6 +273,11 @@ class Trainer:
             distributed.stop()
             self._owns_group = False
         return summary
+
+    def release(self) -> None:
+        """Give back the run's lock (the end of the process gives it back too)."""
+        if self._lock is not None:
+            self._lock.release()
 
     def _should_stop(self, signals: StopSignals) -> tuple[str | None, str | None]:
         """(why the run stops now or None, the signal that stopped it or None), the same on every
