@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from pixelcnn.atomic import atomic_write
+from pixelcnn import atomic
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -32,10 +32,10 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, s
     picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
     if scale > 1:
         picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    return atomic_write(path, lambda f: picture.save(f, format="PNG"))
+    return atomic.atomic_write(path, lambda f: picture.save(f, format="PNG"))
 
 
 def save_npz(path: str | Path, **arrays) -> Path:
     """Write arrays (tensors are converted) to ``.npz`` (atomically)."""
     data = {k: (v.cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in arrays.items()}
-    return atomic_write(path, lambda f: np.savez_compressed(f, **data))
+    return atomic.atomic_write(path, lambda f: np.savez_compressed(f, **data))

@@ -94,17 +94,19 @@ def rank_descending(values: torch.Tensor) -> torch.Tensor:
 
 def write_scores_csv(path: str | Path, names: list[str], scores: Scores, labels: torch.Tensor | None = None) -> Path:
     """Write one row per image: ``name, label, nats, bits_per_dim, rank`` (rank 1 = least likely)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    import io
+
+    from pixelcnn import atomic
+
     ranks = scores.ranks.tolist()
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["image", "label", "nats", "bits_per_dim", "rank"])
-        for k, name in enumerate(names):
-            label = "" if labels is None else int(labels[k])
-            writer.writerow([name, label, f"{float(scores.nats[k]):.4f}", f"{float(scores.bits_per_dim[k]):.6f}",
-                             ranks[k]])
-    return path
+    f = io.StringIO(newline="")
+    writer = csv.writer(f)
+    writer.writerow(["image", "label", "nats", "bits_per_dim", "rank"])
+    for k, name in enumerate(names):
+        label = "" if labels is None else int(labels[k])
+        writer.writerow([name, label, f"{float(scores.nats[k]):.4f}", f"{float(scores.bits_per_dim[k]):.6f}",
+                         ranks[k]])
+    return atomic.atomic_text(path, f.getvalue())  # a failed write leaves no half table
 
 
 @dataclass(frozen=True)

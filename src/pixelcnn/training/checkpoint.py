@@ -28,9 +28,10 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as save_tensors
 
-from pixelcnn.atomic import atomic_text
+from pixelcnn import atomic
 from pixelcnn.errors import CheckpointError, ConfigError
 from pixelcnn.models import build_model, config_from_dict
 from pixelcnn.training.runtime import pick_device
@@ -57,25 +58,53 @@ def save_checkpoint(run_dir: Path, meta: dict, weights: dict, ema: dict | None, 
         write_json(final / "state.json", split_tensors(state)[0])
         _write_text(run_dir / "latest", f"checkpoints/{name}\n")
         return final
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}."))
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}."))
+        os.chmod(tmp, atomic.dir_mode())  # mkdtemp makes 0700; the checkpoint gets what mkdir would give
+    except OSError as e:
+        raise _not_saved(root, name, atomic.write_error(root, e)) from None
     try:
         write_json(tmp / "config.json", meta)
-        save_file(_contiguous(weights), str(tmp / "model.safetensors"))
+        _write_tensors(tmp / "model.safetensors", weights)
         if ema is not None:
-            save_file(_contiguous(ema), str(tmp / "ema.safetensors"))
+            _write_tensors(tmp / "ema.safetensors", ema)
         structure, tensors = split_tensors(state)
-        save_file(_contiguous(tensors), str(tmp / "state.safetensors"))
+        _write_tensors(tmp / "state.safetensors", tensors)
         write_json(tmp / "state.json", structure)
-        _fsync_dir(tmp)
         if final.exists():  # an incomplete leftover of a killed run, never named in latest
             shutil.rmtree(final)
         os.replace(tmp, final)
+    except atomic.WriteError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _not_saved(root, name, e) from None
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _not_saved(root, name, atomic.write_error(final, e)) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _write_text(run_dir / "latest", f"checkpoints/{name}\n")
+    try:
+        _write_text(run_dir / "latest", f"checkpoints/{name}\n")
+    except atomic.WriteError as e:
+        raise _not_saved(root, name, e) from None
     _prune(root, keep, final)
     return final
+
+
+def _write_tensors(path: Path, tensors: dict) -> None:
+    data = save_tensors(_contiguous(tensors))  # [bytes] the safetensors file
+    atomic.atomic_write(path, lambda f: f.write(data), durable=True)
+
+
+def _not_saved(root: Path, name: str, error: atomic.WriteError) -> atomic.WriteError:
+    """``error`` saying that checkpoint ``name`` was not saved and what is intact."""
+    run_dir = root.parent
+    try:
+        last = f"the last good checkpoint, {_read_latest(run_dir)}, is intact" if (run_dir / "latest").is_file() \
+            else "no checkpoint had been saved before"
+    except CheckpointError:
+        last = "the checkpoints saved before are untouched"
+    return atomic.WriteError(f"{error}; checkpoint {name} was not saved ({last})", error.errno)
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -290,13 +319,7 @@ def write_json(path: Path, data) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    atomic_text(path, text, durable=True)  # flushed to disk before the rename: it may name a checkpoint
-
-
-def _fsync_dir(path: Path) -> None:
-    for f in path.iterdir():
-        with open(f, "rb") as handle:
-            os.fsync(handle.fileno())
+    atomic.atomic_text(path, text, durable=True)  # flushed to disk before the rename: it may name a checkpoint
 
 
 def _prune(root: Path, keep: int, current: Path) -> None:
