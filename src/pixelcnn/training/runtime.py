@@ -94,20 +94,34 @@ def compiled(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     return torch.compile(module)
 
 
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT arrived where work stops at once (``StopSignals(at_once=True)``).
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it;
+    files being written are left as they were (see :mod:`pixelcnn.atomic`)."""
+
+    def __init__(self, signal_name: str):
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
 class StopSignals:
     """SIGTERM and SIGINT ask the loop to stop after the current step, instead of killing it.
 
     Cluster schedulers send SIGTERM before they preempt a job; the trainer then
     finishes its step, writes a checkpoint and returns. A second signal of the
     same kind acts as usual (the previous handler is back), so a stuck run can
-    still be stopped. Outside the main thread (where Python cannot install
-    handlers) nothing is installed.
+    still be stopped. With ``at_once`` the first signal raises :class:`Interrupted`
+    where the program is (around work that can simply be redone, such as the final
+    evaluation). Outside the main thread (where Python cannot install handlers)
+    nothing is installed.
     """
 
     SIGNALS = ("SIGTERM", "SIGINT")
 
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, *, at_once: bool = False):
         self.enabled = enabled
+        self.at_once = at_once
         self.received: str | None = None
         self._previous: dict = {}
 
@@ -125,6 +139,8 @@ class StopSignals:
         import signal
 
         self.received = signal.Signals(number).name
+        if self.at_once:
+            raise Interrupted(self.received)
         signal.signal(number, self._previous.get(number, signal.SIG_DFL))  # a second one stops at once
 
     def __exit__(self, *exc) -> None:

@@ -263,9 +263,10 @@ class Trainer:
                         if t.checkpoint_every and self.step % t.checkpoint_every == 0:
                             self.save()
                     reason, stopped_by = self._should_stop(signals)
+                path = self.save()
+                stopped_by = stopped_by or (signals.received if self.procs.world == 1 else None)
         finally:
             progress.close()
-        path = self.save()
         summary = (self._interrupted(stopped_by, path) if stopped_by
                    else self._finish(reason, time.monotonic() - self._started))
         if self._owns_group:  # only after a run that ended well: a failing process must not wait here
@@ -439,7 +440,7 @@ class Trainer:
                     raise self._diverged(f"the {what} {key} became non-finite")
 
     def _interrupted(self, signal_name: str, path: Path | None) -> dict:
-        log.info("stopped by %s after step %d; checkpoint %s", signal_name, self.step, path)
+        log.debug("stopped by %s after step %d; checkpoint %s", signal_name, self.step, path)  # the caller says it
         self.metrics.close()
         return {"steps": self.step, "epochs": self.epoch, "seconds": round(time.monotonic() - self._started, 1),
                 "stopped": f"stopped by {signal_name}", "interrupted": signal_name,
@@ -450,9 +451,12 @@ class Trainer:
         summary = {"steps": self.step, "epochs": self.epoch, "seconds": round(seconds, 1), "stopped": reason}
         test_name = self.cfg.data.test_split
         if test_name:
+            log.info("final evaluation: scoring the %s split (%d images)", test_name,
+                     len(self._split(test_name).images))
             score = self._score(test_name, "test")
             summary["test"] = {"split": test_name, **score.to_dict()}
         if self.procs.is_main and self.cfg.train.sample_count:
+            log.info("final samples: drawing %d images", self.cfg.train.sample_count)
             summary["samples"] = str(write_sample_grid(self.eval_model, self.run_dir / "samples" / "final.png", self.cfg))
         self.metrics.close()
         return summary
