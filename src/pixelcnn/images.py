@@ -26,6 +26,14 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np
     return grid
 
 
+def grid_bytes(n: int, c: int, h: int, w: int, nrow: int | None = None, scale: int = 1, pad: int = 2) -> int:
+    """Memory of :func:`save_grid`'s picture of ``n`` images ``[C, H, W]``: the grid and its enlarged copy."""
+    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
+    rows = max(1, math.ceil(n / nrow))
+    pixels = (rows * (h + pad) + pad) * (nrow * (w + pad) + pad)
+    return pixels * c * (1 + scale * scale)
+
+
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 1) -> Path:
     """Write uint8 ``[N, C, H, W]`` images as one PNG grid (atomically)."""
     grid = make_grid(images, nrow)

@@ -57,15 +57,19 @@ def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
 
 
 def load_checkpoint(args):
-    """The model of ``--checkpoint``; ``--weights ema`` on a run that kept no EMA weights is an error."""
+    """The model of ``--checkpoint``; ``--weights ema`` on a run that kept no EMA weights, or a
+    missing EMA file of a run that kept them, is an error."""
     from pixelcnn.errors import CheckpointError
-    from pixelcnn.training.checkpoint import load, resolve_checkpoint
+    from pixelcnn.training.checkpoint import load, read_meta, resolve_checkpoint
     from pixelcnn.training.runtime import pick_device
 
     device = pick_device(args.device)
-    if args.weights == "ema" and not (resolve_checkpoint(args.checkpoint) / "ema.safetensors").is_file():
-        raise CheckpointError(f"{args.checkpoint} has no EMA weights (it was trained with train.ema_decay = 0); "
-                              f"use --weights raw")
+    ckpt = resolve_checkpoint(args.checkpoint)
+    if args.weights == "ema" and not (ckpt / "ema.safetensors").is_file():
+        decay = read_meta(ckpt).get("run", {}).get("train", {}).get("ema_decay")
+        if decay == 0:
+            raise CheckpointError(f"{args.checkpoint} has no EMA weights (it was trained with train.ema_decay = 0); "
+                                  f"use --weights raw")
     return load(args.checkpoint, weights=args.weights or "ema", device=device)
 
 
@@ -79,6 +83,32 @@ def check_output(path: str, suffixes: tuple[str, ...] = (".png",)) -> Path:
     if out.suffix.lower() not in suffixes:
         raise ConfigError(f"--out must be a {' or '.join(suffixes)} file, got {path!r}")
     check_writable(out, make_parents=False)
+    return out
+
+
+def check_output_file(path: str, option: str = "--out") -> Path:
+    """An output file of any name: not a directory, in a folder that exists or can be made, writable."""
+    from pixelcnn.errors import ConfigError
+    from pixelcnn.training.checkpoint import check_writable
+
+    out = Path(path)
+    if out.is_dir():
+        raise ConfigError(f"{option} {path} is a directory; give a file")
+    check_writable(out.parent, make_parents=True)
+    if out.exists():
+        check_writable(out, make_parents=False)
+    return out
+
+
+def check_output_folder(path: str, option: str) -> Path:
+    """An output folder: not a file, existing or creatable, writable."""
+    from pixelcnn.errors import ConfigError
+    from pixelcnn.training.checkpoint import check_writable
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{option} {path} is a file; give a folder")
+    check_writable(out, make_parents=True)
     return out
 
 

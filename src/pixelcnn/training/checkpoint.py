@@ -208,8 +208,10 @@ def read_meta(path: str | Path) -> dict:
 def load(path: str | Path, *, weights: str = "ema", device: str | torch.device = "cpu"):
     """The model saved at ``path`` (run or checkpoint directory), ready to use.
 
-    ``weights="ema"`` gives the EMA weights when the run kept them (else the
-    training weights); ``weights="raw"`` gives the training weights.
+    ``weights="ema"`` gives the EMA weights (the training weights of a run trained
+    with ``train.ema_decay = 0``, which keeps none; a run that kept them and lacks
+    the file is an error naming it); ``weights="raw"`` gives the training weights.
+    Weights that are not all finite are refused.
     """
     if weights not in ("ema", "raw"):
         raise ConfigError(f"weights must be 'ema' or 'raw', got {weights!r}")
@@ -220,14 +222,26 @@ def load(path: str | Path, *, weights: str = "ema", device: str | torch.device =
         model = build_model(config_from_dict(meta["model"]))
     except (KeyError, TypeError, ValueError, ConfigError) as e:
         raise CheckpointError(f"{ckpt} describes a model this pixelcnn cannot build: {e}") from None
-    name = "ema.safetensors" if weights == "ema" and (ckpt / "ema.safetensors").is_file() else "model.safetensors"
-    load_weights(model, ckpt / name)
+    load_weights(model, ckpt / weights_file(ckpt, meta, weights))
     model.checkpoint_meta = meta
     return model.to(device).eval()
 
 
+def weights_file(ckpt: Path, meta: dict, weights: str) -> str:
+    """The file of ``weights`` ("ema" or "raw") in checkpoint ``ckpt``, whose config is ``meta``."""
+    if weights == "raw" or (ckpt / "ema.safetensors").is_file():
+        return "model.safetensors" if weights == "raw" else "ema.safetensors"
+    train = meta.get("run", {}).get("train", {}) if isinstance(meta.get("run"), dict) else {}
+    if isinstance(train, dict) and train.get("ema_decay") == 0:
+        return "model.safetensors"  # the run kept no EMA: its training weights are its weights
+    raise CheckpointError(f"{ckpt / 'ema.safetensors'} is missing (the run kept EMA weights, train.ema_decay = "
+                          f"{train.get('ema_decay') if isinstance(train, dict) else '?'}); restore the file, or "
+                          f"use the training weights with --weights raw (weights='raw')")
+
+
 def load_weights(model: torch.nn.Module, file: Path) -> None:
-    """Load a safetensors state dict into ``model``; any mismatch is a CheckpointError."""
+    """Load a safetensors state dict into ``model``; any mismatch, or a weight that is not
+    finite, is a CheckpointError."""
     tensors = _drop_retired(model, read_tensors(file))
     own = model.state_dict()
     missing = sorted(set(own) - set(tensors))
@@ -240,6 +254,10 @@ def load_weights(model: torch.nn.Module, file: Path) -> None:
             if keys
         )
         raise CheckpointError(f"{file} does not fit this {model.name} model ({detail})")
+    broken = [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        raise CheckpointError(f"{file} holds non-finite weights (NaN or infinity in {', '.join(broken[:3])}"
+                              f"{' ...' if len(broken) > 3 else ''}); it cannot be used")
     model.load_state_dict(tensors)
 
 

@@ -193,6 +193,14 @@ def activation_bytes(config, batch: int, size: tuple[int, int], bytes_per_number
     return 2 * batch * size[0] * size[1] * per_position * bytes_per_number  # activations and their gradients
 
 
+def check_forward_memory(model, batch: int, what: str, advice: str, extra_bytes: int = 0) -> None:
+    """Refuse up front (one line naming the estimate and what is available) a forward pass of
+    ``model`` on ``batch`` images, plus ``extra_bytes`` of results, that cannot fit."""
+    cfg = model.config
+    need = activation_bytes(cfg, batch, cfg.image_size) // 2 + extra_bytes  # no gradients: half the estimate
+    check_memory(need, what, next(model.parameters()).device, advice)
+
+
 def weight_count_estimate(config) -> int:
     """A rough upper estimate of a model's number of weights, from its config alone (nothing is
     allocated): every layer as two full ``hidden x hidden`` convolutions of its kernel."""

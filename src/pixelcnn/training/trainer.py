@@ -198,8 +198,10 @@ class Trainer:
             self.optimizer.load_state_dict(state["optimizer"])
             if self.ema is not None:
                 ema_file = path / "ema.safetensors"
-                self.ema.load(ckpt.read_tensors(ema_file) if ema_file.is_file() else self.model.state_dict(),
-                              state["ema_updates"])
+                if not ema_file.is_file():
+                    raise CheckpointError(f"{ema_file} is missing; the run keeps EMA weights "
+                                          f"(train.ema_decay = {self.cfg.train.ema_decay}) and cannot resume without them")
+                self.ema.load(ckpt.read_tensors(ema_file), state["ema_updates"])
             distributed.restore_rng(state["rng"], self.procs, self.cfg.train.seed, state["step"], self.device)
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise CheckpointError(f"{path} holds a training state this run cannot restore "
