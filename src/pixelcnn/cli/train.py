@@ -22,6 +22,9 @@ EXAMPLES = """
   # continue a stopped run exactly where it stopped (limits may be raised)
   pixelcnn train --resume runs/mnist5k train.epochs=40
 
+  # continue a run whose data file moved
+  pixelcnn train --resume runs/mine data.name=/new/place/digits.npz
+
   # SIGTERM or Ctrl-C ends the current step, saves a checkpoint and prints how to resume;
   # train.max_minutes counts the training time of every session together
 
@@ -140,7 +143,8 @@ def _resumed_config(run_dir: Path, overrides: list[str]):
     allowed = {"train.batch_size", "train.epochs", "train.max_steps", "train.max_minutes", "train.log_every",
                "train.progress",
                "train.checkpoint_every", "train.sample_every_epoch", "train.sample_count", "train.device",
-               "train.threads", "train.keep_checkpoints", "train.eval_batch_size", "data.data_dir"}
+               "train.threads", "train.keep_checkpoints", "train.eval_batch_size", "data.data_dir",
+               "data.name"}  # data that moved: the same images at a new place
     for item in overrides:
         key = item.partition("=")[0].strip()
         if key not in allowed:

@@ -39,6 +39,7 @@ from pixelcnn.nn.weight_norm import initialize_from_data, weight_normed_layers
 from pixelcnn.training import checkpoint as ckpt
 from pixelcnn.training import distributed
 from pixelcnn.training.data import Batch, TrainStream, load_split, validation_split_name
+from pixelcnn.training.data_location import anchor_data
 from pixelcnn.training.ema import EMA
 from pixelcnn.training.lock import RunLock
 from pixelcnn.training.loss import Loss, weighted_mean
@@ -84,6 +85,7 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, procs: Processes | None = None):
         procs = distributed.from_environment() if procs is None else procs
+        cfg = anchor_data(cfg)  # the run records its data paths as absolute ones
         self.cfg, self.run_dir, self.procs = cfg, Path(run_dir), procs
         t = cfg.train
         if resume:
