@@ -113,3 +113,16 @@ def test_bundled_configs_resolve_and_build(name):
     cfg = resolve(str(resources.files("pixelcnn") / "configs" / f"{name}.yaml"), [])
     model = create_model(cfg.model.name, **cfg.model.overrides)
     assert cfg.train.max_steps > 0 and sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_seeds_beyond_what_torch_takes_are_one_clear_error(capsys):
+    from pixelcnn.cli.main import main
+
+    with pytest.raises(ConfigError, match=r"train.seed must be in \[0, 9223372036854775807\]"):
+        resolve(None, [f"train.seed={2**64}"])
+    assert resolve(None, [f"train.seed={2**63 - 1}"]).train.seed == 2**63 - 1
+    for command in (["sample", "--checkpoint", "x", "--out", "x.png"], ["receptive-field"]):
+        with pytest.raises(SystemExit) as exit:
+            main([*command, "--seed", str(2**64)])
+        assert exit.value.code == 2
+        assert "must be in [0, 2**63)" in capsys.readouterr().err

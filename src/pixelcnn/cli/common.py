@@ -48,6 +48,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed(text: str) -> int:
+    """An argparse type: a random seed, a whole number in [0, 2**63)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be in [0, 2**63), got {value}")
+    return value
+
+
 def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, metavar="RUN",
                         help="a run directory (its latest checkpoint) or a checkpoint directory")
@@ -153,7 +164,7 @@ def data_section(model, name: str | None = None, data_dir: str | None = None):
 
 
 def add_sampling_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed in [0, 2**63) (default 0)")
     parser.add_argument("--temperature", type=float, default=1.0, help="divides the logits; 0 takes the mode (default 1)")
     parser.add_argument("--method", choices=("fast", "reference"), default="fast",
                         help="fast: cached incremental sampler (default); reference: one full pass per sub-pixel")

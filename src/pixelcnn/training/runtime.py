@@ -88,10 +88,41 @@ def compiled(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
 
     The compiled wrapper shares the module's parameters; the caller keeps the plain module
     for evaluation, sampling, the EMA and checkpoints, whose state dict is unchanged. The
-    first step compiles (seconds to minutes); a batch of a new size recompiles once.
+    first step compiles (seconds to minutes); a batch of a new size recompiles once. A
+    compilation that fails (a broken C++ compiler, a backend error) is one ConfigError.
     """
     check_compile(device)
-    return torch.compile(module)
+    return CompileGuard(torch.compile(module))
+
+
+class CompileGuard(torch.nn.Module):
+    """A compiled module whose compilation errors (raised by TorchDynamo or TorchInductor at its
+    first call) become one :class:`ConfigError` line; other errors pass through."""
+
+    def __init__(self, inner: torch.nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, *args, **kwargs):
+        try:
+            return self.inner(*args, **kwargs)
+        except Exception as e:
+            if not _from_compiler(e):
+                raise
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+            raise ConfigError(f"train.compile = true failed to compile the training step ({type(e).__name__}: "
+                              f"{first}); check the C++ compiler (g++/clang++, or $CXX) or set "
+                              f"train.compile=false") from None
+
+
+def _from_compiler(error: BaseException) -> bool:
+    """Whether ``error`` (or an error it wraps) comes from TorchDynamo or TorchInductor."""
+    seen = 0
+    while error is not None and seen < 10:
+        if type(error).__module__.startswith(("torch._dynamo", "torch._inductor")):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 class Interrupted(BaseException):
