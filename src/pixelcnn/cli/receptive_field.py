@@ -54,6 +54,8 @@ def run(args) -> int:
     if args.out:
         check_output(args.out)
     overrides = {}
+    if not (args.checkpoint or args.model):
+        raise ConfigError("give --model NAME or --checkpoint RUN (an empty name names nothing)")
     if args.checkpoint:
         if args.channels is not None:
             raise ConfigError("--channels applies to --model presets; a checkpoint has its own")
