@@ -129,7 +129,7 @@ class TrainSection:
     use the plain module, so checkpoints are the same either way.
     ``max_minutes`` counts training time summed over resumes, like the step and epoch limits."""
 
-    seed: int = setting(0, at_least(0))
+    seed: int = setting(0, between(0, 2**63 - 1))  # what torch's generators take
     batch_size: int = setting(64, at_least(1))
     optimizer: str = setting("adam", one_of("adam", "adamw"))
     lr: float = setting(1e-3, above(0.0))

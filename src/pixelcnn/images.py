@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from pixelcnn.atomic import atomic_write
+from pixelcnn import atomic
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -26,16 +26,24 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np
     return grid
 
 
+def grid_bytes(n: int, c: int, h: int, w: int, nrow: int | None = None, scale: int = 1, pad: int = 2) -> int:
+    """Memory of :func:`save_grid`'s picture of ``n`` images ``[C, H, W]``: the grid and its enlarged copy."""
+    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
+    rows = max(1, math.ceil(n / nrow))
+    pixels = (rows * (h + pad) + pad) * (nrow * (w + pad) + pad)
+    return pixels * c * (1 + scale * scale)
+
+
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 1) -> Path:
     """Write uint8 ``[N, C, H, W]`` images as one PNG grid (atomically)."""
     grid = make_grid(images, nrow)
     picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
     if scale > 1:
         picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    return atomic_write(path, lambda f: picture.save(f, format="PNG"))
+    return atomic.atomic_write(path, lambda f: picture.save(f, format="PNG"))
 
 
 def save_npz(path: str | Path, **arrays) -> Path:
     """Write arrays (tensors are converted) to ``.npz`` (atomically)."""
     data = {k: (v.cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in arrays.items()}
-    return atomic_write(path, lambda f: np.savez_compressed(f, **data))
+    return atomic.atomic_write(path, lambda f: np.savez_compressed(f, **data))

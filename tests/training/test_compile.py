@@ -52,3 +52,39 @@ def test_compile_without_a_compiler_is_one_clear_error(tmp_path, tiny_npz, monke
     with pytest.raises(ConfigError, match="train.compile = true cannot run here: no C\\+\\+ compiler"):
         Trainer(resolve(None, tiny_overrides(tiny_npz, "train.max_steps=2", "train.compile=true")), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_compiler_that_fails_is_one_clear_error(tmp_path, tiny_npz, monkeypatch, capsys):
+    """What TorchInductor raises when the C++ compiler fails, at the first compiled step."""
+    from torch._inductor.exc import CppCompileError
+
+    from pixelcnn.cli.main import main
+
+    class Broken(torch.nn.Module):
+        def forward(self, *args):
+            raise CppCompileError(["/usr/bin/g++", "-shared", "x.cpp"], "g++: fatal error: killed")
+
+    monkeypatch.setattr(runtime, "compile_problem", lambda device: None)
+    monkeypatch.setattr(runtime.torch, "compile", lambda module: Broken())
+    args = ["-q", "train", "--out", str(tmp_path / "run"), *tiny_overrides(tiny_npz, "train.max_steps=2",
+                                                                            "train.compile=true")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "train.compile = true failed to compile" in err and "CppCompileError" in err
+
+
+@pytest.mark.slow  # compiling takes tens of seconds on one core
+@pytest.mark.skipif(NO_COMPILER is not None, reason=f"torch.compile cannot run here: {NO_COMPILER}")
+def test_a_real_broken_compiler_is_one_clear_error(tmp_path, tiny_npz, monkeypatch, capsys):
+    import torch._inductor.config
+
+    from pixelcnn.cli.main import main
+
+    torch._dynamo.reset()
+    monkeypatch.setattr(torch._inductor.config.cpp, "cxx", (None, "/bin/false"))
+    args = ["-q", "train", "--out", str(tmp_path / "run"), *tiny_overrides(tiny_npz, "train.max_steps=2",
+                                                                            "train.compile=true")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "train.compile = true failed to compile" in err
+    torch._dynamo.reset()

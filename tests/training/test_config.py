@@ -149,3 +149,16 @@ def test_a_data_section_saved_without_the_new_fields_loads_as_pixels():
     old = {"data": {"name": "mnist5k", "levels": 256, "binarize": "none"}}
     data = from_dict(old).data
     assert (data.kind, data.field, data.ordered, data.levels) == ("pixels", "", False, 256)
+
+
+def test_seeds_beyond_what_torch_takes_are_one_clear_error(capsys):
+    from pixelcnn.cli.main import main
+
+    with pytest.raises(ConfigError, match=r"train.seed must be in \[0, 9223372036854775807\]"):
+        resolve(None, [f"train.seed={2**64}"])
+    assert resolve(None, [f"train.seed={2**63 - 1}"]).train.seed == 2**63 - 1
+    for command in (["sample", "--checkpoint", "x", "--out", "x.png"], ["receptive-field"]):
+        with pytest.raises(SystemExit) as exit:
+            main([*command, "--seed", str(2**64)])
+        assert exit.value.code == 2
+        assert "must be in [0, 2**63)" in capsys.readouterr().err

@@ -204,3 +204,23 @@ def test_processes_come_from_torchruns_environment():
         distributed.from_environment({"RANK": "0", "WORLD_SIZE": "2"})
     with pytest.raises(ConfigError, match="0 <= RANK < WORLD_SIZE"):
         distributed.from_environment({**env, "RANK": "2"})
+
+
+def test_world_size_without_the_other_processes_is_one_line_not_a_hang(tmp_path, tiny_npz, monkeypatch, capsys):
+    import time
+
+    from ddp_helpers import free_port
+
+    from pixelcnn.cli.main import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    monkeypatch.setenv("PIXELCNN_JOIN_TIMEOUT", "2")
+    start = time.monotonic()
+    assert main(["-q", "train", "--out", str(tmp_path / "run"), *overrides(tiny_npz, 8, 2)]) == 2
+    assert time.monotonic() - start < 60
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "WORLD_SIZE=2 but the other processes did not join" in err, err
+    assert not torch.distributed.is_initialized()

@@ -63,16 +63,19 @@ def test_a_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, tiny_npz,
         for p in trainer.model.parameters():
             p.add_(1.0)
     calls = {"n": 0}
-    real = ckpt.save_file
+    real = ckpt._write_tensors
 
-    def dies_on_second_file(tensors, filename):
+    def dies_on_second_file(path, tensors):
         calls["n"] += 1
         if calls["n"] == 2:
             raise OSError("disk full (simulated)")
-        real(tensors, filename)
+        real(path, tensors)
 
-    monkeypatch.setattr(ckpt, "save_file", dies_on_second_file)
-    with pytest.raises(OSError, match="simulated"):
+    monkeypatch.setattr(ckpt, "_write_tensors", dies_on_second_file)
+    from pixelcnn.atomic import WriteError
+
+    with pytest.raises(WriteError, match=r"simulated\); checkpoint step-000000003 was not saved \(the last good "
+                                         r"checkpoint, checkpoints/step-000000002, is intact\)"):
         trainer.save()
     after = load(run)
     assert (run / "latest").read_text().strip() == "checkpoints/step-000000002"

@@ -48,6 +48,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed(text: str) -> int:
+    """An argparse type: a random seed, a whole number in [0, 2**63)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be in [0, 2**63), got {value}")
+    return value
+
+
 def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, metavar="RUN",
                         help="a run directory (its latest checkpoint) or a checkpoint directory")
@@ -58,15 +69,18 @@ def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
 
 def load_checkpoint(args):
     """``(model, info)`` of ``--checkpoint`` (see :func:`pixelcnn.load_run`); ``--weights ema``
-    on a run that kept no EMA weights is an error."""
+    on a run that kept no EMA weights, or a missing EMA file of a run that kept them, is an error."""
     from pixelcnn.errors import CheckpointError
-    from pixelcnn.training.checkpoint import load_run, resolve_checkpoint
+    from pixelcnn.training.checkpoint import load_run, read_meta, resolve_checkpoint
     from pixelcnn.training.runtime import pick_device
 
     device = pick_device(args.device)
-    if args.weights == "ema" and not (resolve_checkpoint(args.checkpoint) / "ema.safetensors").is_file():
-        raise CheckpointError(f"{args.checkpoint} has no EMA weights (it was trained with train.ema_decay = 0); "
-                              f"use --weights raw")
+    ckpt = resolve_checkpoint(args.checkpoint)
+    if args.weights == "ema" and not (ckpt / "ema.safetensors").is_file():
+        decay = read_meta(ckpt).get("run", {}).get("train", {}).get("ema_decay")
+        if decay == 0:
+            raise CheckpointError(f"{args.checkpoint} has no EMA weights (it was trained with train.ema_decay = 0); "
+                                  f"use --weights raw")
     return load_run(args.checkpoint, weights=args.weights or "ema", device=device)
 
 
@@ -80,6 +94,32 @@ def check_output(path: str, suffixes: tuple[str, ...] = (".png",)) -> Path:
     if out.suffix.lower() not in suffixes:
         raise ConfigError(f"--out must be a {' or '.join(suffixes)} file, got {path!r}")
     check_writable(out, make_parents=False)
+    return out
+
+
+def check_output_file(path: str, option: str = "--out") -> Path:
+    """An output file of any name: not a directory, in a folder that exists or can be made, writable."""
+    from pixelcnn.errors import ConfigError
+    from pixelcnn.training.checkpoint import check_writable
+
+    out = Path(path)
+    if out.is_dir():
+        raise ConfigError(f"{option} {path} is a directory; give a file")
+    check_writable(out.parent, make_parents=True)
+    if out.exists():
+        check_writable(out, make_parents=False)
+    return out
+
+
+def check_output_folder(path: str, option: str) -> Path:
+    """An output folder: not a file, existing or creatable, writable."""
+    from pixelcnn.errors import ConfigError
+    from pixelcnn.training.checkpoint import check_writable
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{option} {path} is a file; give a folder")
+    check_writable(out, make_parents=True)
     return out
 
 
@@ -121,7 +161,7 @@ def data_section(info, name: str | None = None, data_dir: str | None = None):
 
 
 def add_sampling_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed in [0, 2**63) (default 0)")
     parser.add_argument("--temperature", type=float, default=1.0, help="divides the logits; 0 takes the mode (default 1)")
     parser.add_argument("--method", choices=("fast", "reference"), default="fast",
                         help="fast: cached incremental sampler (default); reference: one full pass per sub-pixel")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pixelcnn.cli.common import add_command, print_json
+from pixelcnn.cli.common import add_command, print_json, seed
 
 EXAMPLES = """
   # the blind spot of the original PixelCNN, and Gated PixelCNN without one
@@ -32,7 +32,7 @@ def register(sub) -> None:
     parser.add_argument("--size", metavar="H,W", help="image size, or one number for a square (default: the model's)")
     parser.add_argument("--channels", type=int, metavar="C", help="with --model: colour channels (default: the preset's)")
     parser.add_argument("--inputs", type=int, default=4, help="random images whose gradients are pooled (default 4)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random images and weights (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the random images and weights (default 0)")
     parser.add_argument("--out", metavar="PNG", help="also draw the field as a picture")
     parser.add_argument("--scale", type=int, default=16, help="pixels per cell in the picture (default 16)")
     parser.add_argument("--json", action="store_true", help="print the counts as JSON instead of the drawing")
@@ -54,6 +54,8 @@ def run(args) -> int:
     if args.out:
         check_output(args.out)
     overrides = {}
+    if not (args.checkpoint or args.model):
+        raise ConfigError("give --model NAME or --checkpoint RUN (an empty name names nothing)")
     if args.checkpoint:
         if args.channels is not None:
             raise ConfigError("--channels applies to --model presets; a checkpoint has its own")

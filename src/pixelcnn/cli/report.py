@@ -21,7 +21,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pixelcnn.cli.common import check_output_file
     from pixelcnn.evaluation.report import write_report
+
+    if args.out:
+        check_output_file(args.out)  # before the work
 
     print(f"report: {write_report(args.run_dir, args.out)}")
     return 0

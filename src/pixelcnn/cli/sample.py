@@ -48,6 +48,7 @@ def run(args) -> int:
     else:
         labels = class_labels(model, args.label, args.n, args.checkpoint)
     n = labels.numel() if labels is not None else args.n
+    _check_memory(model, n, nrow, args.scale)
     device = next(model.parameters()).device
     g = torch.Generator(device=device).manual_seed(args.seed)
     chunks = []
@@ -64,3 +65,16 @@ def run(args) -> int:
     npz = save_npz(out.with_suffix(".npz"), **arrays)
     print(f"wrote {out} and {npz} ({n} images)")
     return 0
+
+
+def _check_memory(model, n: int, nrow, scale: int) -> None:
+    """The images kept until the end (levels, uint8 copies) and the PNG grid, estimated before any draw."""
+    import torch
+
+    from pixelcnn.images import grid_bytes
+    from pixelcnn.training.runtime import check_memory
+
+    c, (h, w) = model.config.in_channels, model.config.image_size
+    need = n * c * h * w * (8 + 8 + 1 + 1) + grid_bytes(n, c, h, w, nrow, scale)
+    check_memory(need, f"{n:,} samples and their grid at --scale {scale}", torch.device("cpu"),
+                 "use a smaller -n or --scale")

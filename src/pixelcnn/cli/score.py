@@ -38,9 +38,12 @@ def register(sub) -> None:
 def run(args) -> int:
     import sys
 
-    from pixelcnn.cli.common import load_checkpoint
+    from pixelcnn.cli.common import check_output_file, check_output_folder, load_checkpoint
     from pixelcnn.evaluation.scoring import score_source, write_maps, write_scores_csv
 
+    check_output_file(args.out)  # every output checked before any work
+    if args.maps:
+        check_output_folder(args.maps, "--maps")
     model, info = load_checkpoint(args)
     binarize = info.data.binarize
     scored = score_source(model, args.images, label=args.label, resize=args.resize, gray=args.gray,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 
 from pixelcnn.cli.common import add_command, print_json
@@ -22,6 +24,9 @@ EXAMPLES = """
 
   # continue a stopped run exactly where it stopped (limits may be raised)
   pixelcnn train --resume runs/mnist5k train.epochs=40
+
+  # continue a run whose data file moved
+  pixelcnn train --resume runs/mine data.name=/new/place/digits.npz
 
   # SIGTERM or Ctrl-C ends the current step, saves a checkpoint and prints how to resume;
   # train.max_minutes counts the training time of every session together
@@ -53,8 +58,8 @@ def run(args) -> int:
 
     from pixelcnn.config import resolve
     from pixelcnn.errors import ConfigError
-    from pixelcnn.training import Trainer
     from pixelcnn.training.distributed import from_environment
+    from pixelcnn.training.runtime import Interrupted, StopSignals
 
     procs = from_environment()  # torchrun's processes; rank 0 of 1 without it
     if not procs.is_main:  # one log for the run: rank 0's
@@ -71,25 +76,54 @@ def run(args) -> int:
         run_dir = Path(args.out or f"runs/{cfg.data.name}-{cfg.model.name}")
         if (run_dir / "latest").exists():
             raise ConfigError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose another --out")
+    # a signal anywhere outside the training loop (which stops after its step instead) ends the
+    # command at once with the resume line; the loop's own handler takes over while it runs
+    try:
+        with StopSignals(at_once=True):
+            return _train(args, cfg, run_dir, procs)
+    except Interrupted as e:
+        if procs.is_main:
+            _say_interrupted(run_dir, f"stopped by {e.signal_name}")
+        return 128 + int(getattr(signal, e.signal_name))
+
+
+def _train(args, cfg, run_dir: Path, procs) -> int:
+    from pixelcnn.training import Trainer
+
     trainer = Trainer(cfg, run_dir, resume=bool(args.resume), procs=procs)
     summary = trainer.run()
     if procs.is_main and not summary.get("interrupted"):
+        import logging
+
         from pixelcnn.evaluation.report import write_report
 
+        logging.getLogger("pixelcnn").info("writing the report")
         summary["report"] = str(write_report(run_dir))
     if args.json and procs.is_main:
         print_json(summary)
     if summary.get("interrupted"):
-        import signal
-        import sys
-
         if procs.is_main:
-            print(f"pixelcnn train: {summary['stopped']} after step {summary['steps']}; checkpoint saved in "
-                  f"{summary['checkpoint']}; continue with: pixelcnn train --resume {run_dir}", file=sys.stderr)
+            _say_interrupted(run_dir, summary["stopped"])
         return 128 + int(getattr(signal, summary["interrupted"]))
     if not args.json and procs.is_main:
         _print_summary(run_dir, summary)
     return 0
+
+
+def _say_interrupted(run_dir: Path, stopped: str) -> None:
+    """One line: where the run stopped and how to go on (once, from rank 0)."""
+    from pixelcnn.errors import PixelCNNError
+    from pixelcnn.training.checkpoint import read_state, resolve_checkpoint
+
+    try:
+        path = resolve_checkpoint(run_dir)
+        step = read_state(path)["step"]
+    except PixelCNNError:
+        print(f"pixelcnn train: {stopped} before the first checkpoint; nothing to resume: start the run again "
+              f"with the same command", file=sys.stderr)
+        return
+    print(f"pixelcnn train: {stopped} after step {step}; checkpoint saved in {path}; continue with: "
+          f"pixelcnn train --resume {run_dir}", file=sys.stderr)
 
 
 def bundled_config(name: str) -> str:
@@ -115,7 +149,8 @@ def _resumed_config(run_dir: Path, overrides: list[str]):
     allowed = {"train.batch_size", "train.epochs", "train.max_steps", "train.max_minutes", "train.log_every",
                "train.progress",
                "train.checkpoint_every", "train.sample_every_epoch", "train.sample_count", "train.device",
-               "train.threads", "train.keep_checkpoints", "train.eval_batch_size", "data.data_dir"}
+               "train.threads", "train.keep_checkpoints", "train.eval_batch_size", "data.data_dir",
+               "data.name"}  # data that moved: the same images at a new place
     for item in overrides:
         key = item.partition("=")[0].strip()
         if key not in allowed:

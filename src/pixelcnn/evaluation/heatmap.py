@@ -80,10 +80,10 @@ def heatmap_picture(image: torch.Tensor, bits: torch.Tensor, *, top: float | Non
 
 def save_heatmap(path: str | Path, image: torch.Tensor, bits: torch.Tensor, **options) -> Path:
     """Write :func:`heatmap_picture` as a PNG; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    heatmap_picture(image, bits, **options).save(path, format="PNG")
-    return path
+    from pixelcnn import atomic
+
+    picture = heatmap_picture(image, bits, **options)
+    return atomic.atomic_write(path, lambda f: picture.save(f, format="PNG"))
 
 
 def png_bytes(picture: Image.Image) -> bytes:

@@ -66,6 +66,11 @@ def score_images(model, images: torch.Tensor, cond=None, *, batch_size: int = 25
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+    from pixelcnn.training.runtime import check_forward_memory
+
+    n, _, h, w = images.shape
+    check_forward_memory(model, min(batch_size, max(n, 1)), f"scoring {n:,} images in batches of {batch_size}",
+                         "use a smaller batch size (--batch-size) or fewer images", 2 * n * h * w * 8)
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -95,17 +100,19 @@ def rank_descending(values: torch.Tensor) -> torch.Tensor:
 
 def write_scores_csv(path: str | Path, names: list[str], scores: Scores, labels: torch.Tensor | None = None) -> Path:
     """Write one row per image: ``name, label, nats, bits_per_dim, rank`` (rank 1 = least likely)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    import io
+
+    from pixelcnn import atomic
+
     ranks = scores.ranks.tolist()
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["image", "label", "nats", "bits_per_dim", "rank"])
-        for k, name in enumerate(names):
-            label = "" if labels is None else int(labels[k])
-            writer.writerow([name, label, f"{float(scores.nats[k]):.4f}", f"{float(scores.bits_per_dim[k]):.6f}",
-                             ranks[k]])
-    return path
+    f = io.StringIO(newline="")
+    writer = csv.writer(f)
+    writer.writerow(["image", "label", "nats", "bits_per_dim", "rank"])
+    for k, name in enumerate(names):
+        label = "" if labels is None else int(labels[k])
+        writer.writerow([name, label, f"{float(scores.nats[k]):.4f}", f"{float(scores.bits_per_dim[k]):.6f}",
+                         ranks[k]])
+    return atomic.atomic_text(path, f.getvalue())  # a failed write leaves no half table
 
 
 @dataclass(frozen=True)
@@ -160,7 +167,8 @@ def score_source(model, source, *, label: int | None = None, resize: bool = Fals
 
 def write_maps(folder: str | Path, scored: ScoredImages) -> Path:
     """One heat map PNG per image in ``folder`` (``00000.png``, ...; one colour scale for all, so
-    they compare) and ``maps.npz`` (``names``, ``bits`` float32 ``[N, H, W]``)."""
+    they compare) and ``maps.npz`` (``names``, ``bits`` float32 ``[N, H, W]``). Numbered maps
+    that an earlier call left in the folder beyond these images are removed."""
     import numpy as np
 
     from pixelcnn.evaluation.heatmap import save_heatmap
@@ -174,4 +182,7 @@ def write_maps(folder: str | Path, scored: ScoredImages) -> Path:
         title = f"{name}: {float(scored.scores.bits_per_dim[k]):.3f} bits/dim, rank {ranks[k]} of {len(ranks)}"
         save_heatmap(folder / f"{k:05d}.png", scored.images[k], bits[k], top=top, title=title)
     save_npz(folder / "maps.npz", names=np.array(scored.names), bits=bits)
+    for old in folder.glob("[0-9][0-9][0-9][0-9][0-9]*.png"):  # maps of an earlier, larger set
+        if old.stem.isdigit() and int(old.stem) >= len(scored.names):
+            old.unlink()
     return folder

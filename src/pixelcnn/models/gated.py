@@ -70,9 +70,11 @@ class GatedPixelCNNConfig:
 
 class GatedLayer(nn.Module):
     """One layer of both stacks. ``first`` reads the image (C channels, mask A);
-    the horizontal stack keeps ``c`` causal colour groups."""
+    the horizontal stack keeps ``c`` causal colour groups. The first layer has no
+    residual (its input is the image) and neither has the last: only its skip output
+    reaches the head, so a residual there would be a weight that no loss depends on."""
 
-    def __init__(self, cfg: GatedPixelCNNConfig, first: bool, c: int, inputs: int):
+    def __init__(self, cfg: GatedPixelCNNConfig, first: bool, c: int, inputs: int, last: bool = False):
         super().__init__()
         p = cfg.hidden
         width, k = (inputs, cfg.kernel_in) if first else (p, cfg.kernel)
@@ -82,7 +84,7 @@ class GatedLayer(nn.Module):
         self.hconv = MaskedConv2d(width, 2 * p, (1, k), "A" if first else "B", c, weight_norm=wn)
         self.link = MaskedConv2d(2 * p, 2 * p, 1, "full", weight_norm=wn)
         self.skip = MaskedConv2d(p, p, 1, "B", c, weight_norm=wn)
-        self.res = None if first else MaskedConv2d(p, p, 1, "B", c, weight_norm=wn)
+        self.res = None if first or last else MaskedConv2d(p, p, 1, "B", c, weight_norm=wn)
         conditional = cfg.num_classes or cfg.cond_dim
         self.vcond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * p) if conditional else None
         self.hcond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * p) if conditional else None
@@ -99,12 +101,18 @@ class GatedPixelCNN(nn.Module):
         self.config = cfg = config
         self.groups = c = groups
         self.encoder = encoder
-        self.layers = nn.ModuleList(GatedLayer(cfg, first=k == 0, c=c, inputs=encoder.channels) for k in range(cfg.layers + 1))
+        self.layers = nn.ModuleList(GatedLayer(cfg, first=k == 0, c=c, inputs=encoder.channels, last=k == cfg.layers)
+                                    for k in range(cfg.layers + 1))
         wn = cfg.norm == "weight"
         self.head = nn.ModuleList([
             MaskedConv2d(cfg.hidden, cfg.head, 1, "B", c, weight_norm=wn),
             MaskedConv2d(cfg.head, params, 1, "B", c, weight_norm=wn),
         ])
+
+    def retired_keys(self) -> tuple[str, ...]:
+        """Key prefixes that checkpoints of earlier versions hold and this network does not:
+        the residual of the last layer, which no output depended on (dropped on load)."""
+        return (f"layers.{len(self.layers) - 1}.res.",) if len(self.layers) > 1 else ()
 
     @property
     def output_layer(self) -> MaskedConv2d:
@@ -161,7 +169,10 @@ class GatedPixelCNN(nn.Module):
             g = gate(pre, c)
             out = layer.skip(g, step)
             skip = out if skip is None else skip + out
-            h = g if layer.first else h + layer.res(g, step)
+            if layer.res is None:  # the first layer starts the stack; the last one's h is not read
+                h = g
+            else:
+                h = h + layer.res(g, step)
         return self.head[1](torch.relu(self.head[0](torch.relu(skip), step)), step)
 
 

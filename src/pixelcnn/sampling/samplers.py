@@ -77,7 +77,8 @@ def sample(
     """Draw ``n`` images from ``model``: long levels ``[n, C, H, W]``.
 
     Args:
-        n: how many images, a whole number >= 1.
+        n: how many images, a whole number >= 1, drawn together (their memory is
+            estimated first: too many for the device is one clear error).
         cond: class labels ``[n]`` (long), a vector ``[n, D]``, or a dict of both;
             required by a conditional model.
         temperature: >= 0; 1 samples the model, 0 takes the most likely value
@@ -94,6 +95,12 @@ def sample(
             (``params`` ``[n, P]``).
     """
     n = _count(n)
+    from pixelcnn.training.runtime import check_forward_memory
+
+    cfg = model.config
+    canvas_bytes = 2 * n * cfg.in_channels * cfg.image_size[0] * cfg.image_size[1] * 8  # the canvas and its copy
+    check_forward_memory(model, n, f"sampling {n:,} images at once", "draw fewer images per call "
+                         "(pixelcnn sample draws --batch-size at a time)", canvas_bytes)
     with torch.inference_mode():  # no autograd bookkeeping: a step is many small operations
         canvas = _sample(model, n, cond, temperature, generator, method, known, known_mask, progress, on_step)
     return canvas.clone()  # an ordinary tensor again, usable with autograd

@@ -29,9 +29,10 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as save_tensors
 
-from pixelcnn.atomic import atomic_text
+from pixelcnn import atomic
 from pixelcnn.errors import CheckpointError, ConfigError
 from pixelcnn.models import build_model, config_from_dict
 from pixelcnn.training.runtime import pick_device
@@ -58,25 +59,53 @@ def save_checkpoint(run_dir: Path, meta: dict, weights: dict, ema: dict | None, 
         write_json(final / "state.json", split_tensors(state)[0])
         _write_text(run_dir / "latest", f"checkpoints/{name}\n")
         return final
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}."))
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}."))
+        os.chmod(tmp, atomic.dir_mode())  # mkdtemp makes 0700; the checkpoint gets what mkdir would give
+    except OSError as e:
+        raise _not_saved(root, name, atomic.write_error(root, e)) from None
     try:
         write_json(tmp / "config.json", meta)
-        save_file(_contiguous(weights), str(tmp / "model.safetensors"))
+        _write_tensors(tmp / "model.safetensors", weights)
         if ema is not None:
-            save_file(_contiguous(ema), str(tmp / "ema.safetensors"))
+            _write_tensors(tmp / "ema.safetensors", ema)
         structure, tensors = split_tensors(state)
-        save_file(_contiguous(tensors), str(tmp / "state.safetensors"))
+        _write_tensors(tmp / "state.safetensors", tensors)
         write_json(tmp / "state.json", structure)
-        _fsync_dir(tmp)
         if final.exists():  # an incomplete leftover of a killed run, never named in latest
             shutil.rmtree(final)
         os.replace(tmp, final)
+    except atomic.WriteError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _not_saved(root, name, e) from None
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _not_saved(root, name, atomic.write_error(final, e)) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _write_text(run_dir / "latest", f"checkpoints/{name}\n")
+    try:
+        _write_text(run_dir / "latest", f"checkpoints/{name}\n")
+    except atomic.WriteError as e:
+        raise _not_saved(root, name, e) from None
     _prune(root, keep, final)
     return final
+
+
+def _write_tensors(path: Path, tensors: dict) -> None:
+    data = save_tensors(_contiguous(tensors))  # [bytes] the safetensors file
+    atomic.atomic_write(path, lambda f: f.write(data), durable=True)
+
+
+def _not_saved(root: Path, name: str, error: atomic.WriteError) -> atomic.WriteError:
+    """``error`` saying that checkpoint ``name`` was not saved and what is intact."""
+    run_dir = root.parent
+    try:
+        last = f"the last good checkpoint, {_read_latest(run_dir)}, is intact" if (run_dir / "latest").is_file() \
+            else "no checkpoint had been saved before"
+    except CheckpointError:
+        last = "the checkpoints saved before are untouched"
+    return atomic.WriteError(f"{error}; checkpoint {name} was not saved ({last})", error.errno)
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -239,8 +268,10 @@ def load_run(path: str | Path, *, weights: str = "ema", device: str | torch.devi
     """``(model, info)``: the model saved at ``path`` (run or checkpoint directory), ready to
     use, and its :class:`RunInfo`.
 
-    ``weights="ema"`` gives the EMA weights when the run kept them (else the
-    training weights); ``weights="raw"`` gives the training weights.
+    ``weights="ema"`` gives the EMA weights (the training weights of a run trained
+    with ``train.ema_decay = 0``, which keeps none; a run that kept them and lacks
+    the file is an error naming it); ``weights="raw"`` gives the training weights.
+    Weights that are not all finite are refused.
     """
     if weights not in ("ema", "raw"):
         raise ConfigError(f"weights must be 'ema' or 'raw', got {weights!r}")
@@ -251,14 +282,27 @@ def load_run(path: str | Path, *, weights: str = "ema", device: str | torch.devi
         model = build_model(config_from_dict(meta["model"]))
     except (KeyError, TypeError, ValueError, ConfigError) as e:
         raise CheckpointError(f"{ckpt} describes a model this pixelcnn cannot build: {e}") from None
-    name = "ema.safetensors" if weights == "ema" and (ckpt / "ema.safetensors").is_file() else "model.safetensors"
+    name = weights_file(ckpt, meta, weights)
     load_weights(model, ckpt / name)
     return model.to(device).eval(), RunInfo(ckpt, "ema" if name == "ema.safetensors" else "raw", meta)
 
 
+def weights_file(ckpt: Path, meta: dict, weights: str) -> str:
+    """The file of ``weights`` ("ema" or "raw") in checkpoint ``ckpt``, whose config is ``meta``."""
+    if weights == "raw" or (ckpt / "ema.safetensors").is_file():
+        return "model.safetensors" if weights == "raw" else "ema.safetensors"
+    train = meta.get("run", {}).get("train", {}) if isinstance(meta.get("run"), dict) else {}
+    if isinstance(train, dict) and train.get("ema_decay") == 0:
+        return "model.safetensors"  # the run kept no EMA: its training weights are its weights
+    raise CheckpointError(f"{ckpt / 'ema.safetensors'} is missing (the run kept EMA weights, train.ema_decay = "
+                          f"{train.get('ema_decay') if isinstance(train, dict) else '?'}); restore the file, or "
+                          f"use the training weights with --weights raw (weights='raw')")
+
+
 def load_weights(model: torch.nn.Module, file: Path) -> None:
-    """Load a safetensors state dict into ``model``; any mismatch is a CheckpointError."""
-    tensors = read_tensors(file)
+    """Load a safetensors state dict into ``model``; any mismatch, or a weight that is not
+    finite, is a CheckpointError."""
+    tensors = _drop_retired(model, read_tensors(file))
     own = model.state_dict()
     missing = sorted(set(own) - set(tensors))
     extra = sorted(set(tensors) - set(own))
@@ -270,7 +314,22 @@ def load_weights(model: torch.nn.Module, file: Path) -> None:
             if keys
         )
         raise CheckpointError(f"{file} does not fit this {model.name} model ({detail})")
+    broken = [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        raise CheckpointError(f"{file} holds non-finite weights (NaN or infinity in {', '.join(broken[:3])}"
+                              f"{' ...' if len(broken) > 3 else ''}); it cannot be used")
     model.load_state_dict(tensors)
+
+
+def _drop_retired(model: torch.nn.Module, tensors: dict) -> dict:
+    """``tensors`` without the weights an earlier version of the network saved and this one
+    has no use for (its ``retired_keys()`` prefixes, under ``network.``)."""
+    network = getattr(model, "network", None)
+    retired = tuple(f"network.{p}" for p in getattr(network, "retired_keys", tuple)())
+    if not retired:
+        return tensors
+    own = model.state_dict()
+    return {k: v for k, v in tensors.items() if k in own or not k.startswith(retired)}
 
 
 def read_tensors(file: Path) -> dict[str, torch.Tensor]:
@@ -338,13 +397,7 @@ def write_json(path: Path, data) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    atomic_text(path, text, durable=True)  # flushed to disk before the rename: it may name a checkpoint
-
-
-def _fsync_dir(path: Path) -> None:
-    for f in path.iterdir():
-        with open(f, "rb") as handle:
-            os.fsync(handle.fileno())
+    atomic.atomic_text(path, text, durable=True)  # flushed to disk before the rename: it may name a checkpoint
 
 
 def _prune(root: Path, keep: int, current: Path) -> None:

@@ -75,14 +75,51 @@ def backend(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
+JOIN_SECONDS = 120.0  # how long the processes wait for each other to start (PIXELCNN_JOIN_TIMEOUT)
+
+
 def start(procs: Processes, device: torch.device) -> bool:
     """Join the process group (from torchrun's environment) if this run has several processes and
-    nobody has yet; True when this call started it (then :func:`stop` ends it)."""
+    nobody has yet; True when this call started it (then :func:`stop` ends it).
+
+    The processes meet at ``MASTER_ADDR:MASTER_PORT`` within ``PIXELCNN_JOIN_TIMEOUT`` seconds
+    (120 by default): ``WORLD_SIZE`` set without the other processes (no torchrun) is one clear
+    error, not a wait without end. Collectives later keep torch's own, longer timeout.
+    """
     if procs.world == 1 or dist.is_initialized():
         return False
-    dist.init_process_group(backend(device), rank=procs.rank, world_size=procs.world,
+    store = _meet(procs)
+    dist.init_process_group(backend(device), store=store, rank=procs.rank, world_size=procs.world,
                             device_id=device if device.type == "cuda" else None)
     return True
+
+
+def _meet(procs: Processes):
+    """The store all processes of the run share, once all of them have joined it."""
+    import logging
+    from datetime import timedelta
+
+    from torch.distributed.rendezvous import _create_c10d_store
+
+    try:
+        seconds = float(os.environ.get("PIXELCNN_JOIN_TIMEOUT", JOIN_SECONDS))
+    except ValueError:
+        raise ConfigError(f"PIXELCNN_JOIN_TIMEOUT must be a number of seconds, got "
+                          f"{os.environ['PIXELCNN_JOIN_TIMEOUT']!r}") from None
+    addr, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+    logging.getLogger("pixelcnn").info("waiting up to %.0f s for the %d processes of the run to join at %s:%d",
+                                       seconds, procs.world, addr, port)
+    try:
+        store = _create_c10d_store(addr, port, procs.rank, procs.world, timedelta(seconds=seconds))
+    except (RuntimeError, ValueError, OSError) as e:  # DistStoreError, a port in use or unreachable
+        raise ConfigError(f"WORLD_SIZE={procs.world} but the other processes did not join at {addr}:{port} within "
+                          f"{seconds:.0f} s ({type(e).__name__}); start them all with torchrun "
+                          f"(torchrun --nproc_per_node={procs.world} -m pixelcnn.cli.main ...), or unset "
+                          f"WORLD_SIZE to train in one process") from None
+    from torch.distributed.constants import default_pg_timeout
+
+    store.set_timeout(default_pg_timeout)
+    return dist.PrefixStore("default_pg", store)
 
 
 def stop() -> None:

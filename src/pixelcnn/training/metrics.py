@@ -8,7 +8,8 @@ the first step), the same for every kind.
 A resumed run first drops the records written after its checkpoint's step (a
 run killed between checkpoints wrote some that it will write again) and the
 final test record of that step (written again when the run finishes), so
-resuming never duplicates a record.
+resuming never duplicates a record. Records are appended, never rewritten in
+place: a write that fails (a full disk) leaves every earlier record intact.
 """
 
 from __future__ import annotations
@@ -17,21 +18,19 @@ import json
 import time
 from pathlib import Path
 
-from pixelcnn.atomic import atomic_text
+from pixelcnn import atomic
 
 
 class Metrics:
     def __init__(self, run_dir: Path, enabled: bool = True, resume_step: int | None = None):
         self.enabled = enabled
-        self.file = None
         self.board = None
         if not enabled:
             return
         run_dir.mkdir(parents=True, exist_ok=True)
-        path = run_dir / "metrics.jsonl"
-        if resume_step is not None and path.is_file():
-            _truncate(path, resume_step)
-        self.file = open(path, "a")
+        self.path = run_dir / "metrics.jsonl"
+        if resume_step is not None and self.path.is_file():
+            _truncate(self.path, resume_step)
         try:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -45,17 +44,13 @@ class Metrics:
         if not self.enabled:
             return
         record = {"kind": kind, "time": round(time.time(), 3), **values}
-        self.file.write(json.dumps(record) + "\n")
-        self.file.flush()
+        atomic.append_text(self.path, json.dumps(record) + "\n")
         if self.board is not None and "step" in values:
             for key, value in values.items():
                 if isinstance(value, (int, float)) and key not in ("step", "epoch"):
                     self.board.add_scalar(f"{kind}/{key}", value, values["step"])
 
     def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-            self.file = None
         if self.board is not None:
             self.board.close()
             self.board = None
@@ -89,10 +84,14 @@ def read_log(path: str | Path) -> tuple[list[dict], int]:
 
 
 def _truncate(path: Path, step: int) -> None:
-    """Keep the records up to ``step`` (except its final test score); replace the file atomically."""
+    """Keep the records up to ``step`` (except its final test score): the file is replaced
+    atomically, flushed to disk first, and only when a record goes."""
     def keep(r: dict) -> bool:
         s = r.get("step", 0)
         return isinstance(s, int) and (s < step or (s == step and r.get("kind") != "test"))
 
-    kept = [r for r in read_records(path) if keep(r)]
-    atomic_text(path, "".join(json.dumps(r) + "\n" for r in kept))
+    records = read_records(path)
+    kept = [r for r in records if keep(r)]
+    data = path.read_bytes()
+    if len(kept) < len(records) or (data and not data.endswith(b"\n")):  # or a torn last line
+        atomic.atomic_text(path, "".join(json.dumps(r) + "\n" for r in kept), durable=True)

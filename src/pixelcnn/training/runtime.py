@@ -88,10 +88,52 @@ def compiled(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
 
     The compiled wrapper shares the module's parameters; the caller keeps the plain module
     for evaluation, sampling, the EMA and checkpoints, whose state dict is unchanged. The
-    first step compiles (seconds to minutes); a batch of a new size recompiles once.
+    first step compiles (seconds to minutes); a batch of a new size recompiles once. A
+    compilation that fails (a broken C++ compiler, a backend error) is one ConfigError.
     """
     check_compile(device)
-    return torch.compile(module)
+    return CompileGuard(torch.compile(module))
+
+
+class CompileGuard(torch.nn.Module):
+    """A compiled module whose compilation errors (raised by TorchDynamo or TorchInductor at its
+    first call) become one :class:`ConfigError` line; other errors pass through."""
+
+    def __init__(self, inner: torch.nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, *args, **kwargs):
+        try:
+            return self.inner(*args, **kwargs)
+        except Exception as e:
+            if not _from_compiler(e):
+                raise
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+            raise ConfigError(f"train.compile = true failed to compile the training step ({type(e).__name__}: "
+                              f"{first}); check the C++ compiler (g++/clang++, or $CXX) or set "
+                              f"train.compile=false") from None
+
+
+def _from_compiler(error: BaseException) -> bool:
+    """Whether ``error`` (or an error it wraps) comes from TorchDynamo or TorchInductor."""
+    seen = 0
+    while error is not None and seen < 10:
+        if type(error).__module__.startswith(("torch._dynamo", "torch._inductor")):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT arrived where work stops at once (``StopSignals(at_once=True)``).
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it;
+    files being written are left as they were (see :mod:`pixelcnn.atomic`)."""
+
+    def __init__(self, signal_name: str):
+        super().__init__(signal_name)
+        self.signal_name = signal_name
 
 
 class StopSignals:
@@ -100,14 +142,17 @@ class StopSignals:
     Cluster schedulers send SIGTERM before they preempt a job; the trainer then
     finishes its step, writes a checkpoint and returns. A second signal of the
     same kind acts as usual (the previous handler is back), so a stuck run can
-    still be stopped. Outside the main thread (where Python cannot install
-    handlers) nothing is installed.
+    still be stopped. With ``at_once`` the first signal raises :class:`Interrupted`
+    where the program is (around work that can simply be redone, such as the final
+    evaluation). Outside the main thread (where Python cannot install handlers)
+    nothing is installed.
     """
 
     SIGNALS = ("SIGTERM", "SIGINT")
 
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, *, at_once: bool = False):
         self.enabled = enabled
+        self.at_once = at_once
         self.received: str | None = None
         self._previous: dict = {}
 
@@ -125,6 +170,8 @@ class StopSignals:
         import signal
 
         self.received = signal.Signals(number).name
+        if self.at_once:
+            raise Interrupted(self.received)
         signal.signal(number, self._previous.get(number, signal.SIG_DFL))  # a second one stops at once
 
     def __exit__(self, *exc) -> None:
@@ -175,6 +222,14 @@ def activation_bytes(config, batch: int, size: tuple[int, int], bytes_per_number
     per_position = (getattr(config, "hidden", 64) * (getattr(config, "layers", 1) + 2) * 4
                     + getattr(config, "head", 0) + 2 * c * getattr(config, "levels", 256))
     return 2 * batch * size[0] * size[1] * per_position * bytes_per_number  # activations and their gradients
+
+
+def check_forward_memory(model, batch: int, what: str, advice: str, extra_bytes: int = 0) -> None:
+    """Refuse up front (one line naming the estimate and what is available) a forward pass of
+    ``model`` on ``batch`` images, plus ``extra_bytes`` of results, that cannot fit."""
+    cfg = model.config
+    need = activation_bytes(cfg, batch, cfg.image_size) // 2 + extra_bytes  # no gradients: half the estimate
+    check_memory(need, what, next(model.parameters()).device, advice)
 
 
 def weight_count_estimate(config) -> int:

@@ -40,7 +40,9 @@ from pixelcnn.nn.weight_norm import initialize_from_data, weight_normed_layers
 from pixelcnn.training import checkpoint as ckpt
 from pixelcnn.training import distributed
 from pixelcnn.training.data import Batch, TrainStream, load_split, validation_split_name, with_levels
+from pixelcnn.training.data_location import anchor_data
 from pixelcnn.training.ema import EMA
+from pixelcnn.training.lock import RunLock
 from pixelcnn.training.loss import Loss, weighted_mean
 from pixelcnn.training.metrics import Metrics
 from pixelcnn.training.progress import Progress
@@ -85,6 +87,7 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, procs: Processes | None = None):
         procs = distributed.from_environment() if procs is None else procs
+        cfg = anchor_data(cfg)  # the run records its data paths as absolute ones
         cfg = dataclasses.replace(cfg, data=with_levels(cfg.data))  # K of codes read from the data
         check_model_levels(cfg.model, cfg.data.levels)  # before any work
         self.cfg, self.run_dir, self.procs = cfg, Path(run_dir), procs
@@ -121,12 +124,16 @@ class Trainer:
         self.seconds_before = 0.0  # training time of earlier sessions of this run
         self._started: float | None = None
         self.meta = self._meta(train)
-        if resume:
-            self._restore()
-        elif procs.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            ckpt.write_json(self.run_dir / "config.json", self.meta)
-        self.metrics = Metrics(self.run_dir, enabled=procs.is_main, resume_step=self.step if resume else None)
+        self._lock = RunLock(self.run_dir) if procs.is_main else None  # one writer per run, before any write
+        try:
+            if resume:
+                self._restore()
+            elif procs.is_main:
+                ckpt.write_json(self.run_dir / "config.json", self.meta)
+            self.metrics = Metrics(self.run_dir, enabled=procs.is_main, resume_step=self.step if resume else None)
+        except BaseException:
+            self.release()
+            raise
         if procs.world > 1:
             log.info("training on %d processes (%s, %s), batch %d per process, global batch %d", procs.world,
                      self.device.type, distributed.backend(self.device), t.batch_size, t.batch_size * procs.world)
@@ -199,8 +206,10 @@ class Trainer:
             self.optimizer.load_state_dict(state["optimizer"])
             if self.ema is not None:
                 ema_file = path / "ema.safetensors"
-                self.ema.load(ckpt.read_tensors(ema_file) if ema_file.is_file() else self.model.state_dict(),
-                              state["ema_updates"])
+                if not ema_file.is_file():
+                    raise CheckpointError(f"{ema_file} is missing; the run keeps EMA weights "
+                                          f"(train.ema_decay = {self.cfg.train.ema_decay}) and cannot resume without them")
+                self.ema.load(ckpt.read_tensors(ema_file), state["ema_updates"])
             distributed.restore_rng(state["rng"], self.procs, self.cfg.train.seed, state["step"], self.device)
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise CheckpointError(f"{path} holds a training state this run cannot restore "
@@ -237,8 +246,15 @@ class Trainer:
 
         With ``stop_on_signals``, SIGTERM or SIGINT stops after the current step and
         checkpoint; the summary then has ``"interrupted"`` (the signal's name) and no
-        test score, and ``Trainer(cfg, run_dir, resume=True)`` continues the run.
+        test score, and ``Trainer(cfg, run_dir, resume=True)`` continues the run. The
+        run's lock is given back when it returns or fails.
         """
+        try:
+            return self._run(stop_on_signals)
+        finally:
+            self.release()
+
+    def _run(self, stop_on_signals: bool) -> dict:
         t = self.cfg.train
         per_epoch = self.stream.batches_per_epoch(t.batch_size * self.procs.world)
         self._started = time.monotonic()
@@ -257,9 +273,10 @@ class Trainer:
                         if t.checkpoint_every and self.step % t.checkpoint_every == 0:
                             self.save()
                     reason, stopped_by = self._should_stop(signals)
+                path = self.save()
+                stopped_by = stopped_by or (signals.received if self.procs.world == 1 else None)
         finally:
             progress.close()
-        path = self.save()
         summary = (self._interrupted(stopped_by, path) if stopped_by
                    else self._finish(reason, time.monotonic() - self._started))
         if self._owns_group:  # only after a run that ended well: a failing process must not wait here
@@ -267,6 +284,11 @@ class Trainer:
             distributed.stop()
             self._owns_group = False
         return summary
+
+    def release(self) -> None:
+        """Give back the run's lock (the end of the process gives it back too)."""
+        if self._lock is not None:
+            self._lock.release()
 
     def _should_stop(self, signals: StopSignals) -> tuple[str | None, str | None]:
         """(why the run stops now or None, the signal that stopped it or None), the same on every
@@ -428,7 +450,7 @@ class Trainer:
                     raise self._diverged(f"the {what} {key} became non-finite")
 
     def _interrupted(self, signal_name: str, path: Path | None) -> dict:
-        log.info("stopped by %s after step %d; checkpoint %s", signal_name, self.step, path)
+        log.debug("stopped by %s after step %d; checkpoint %s", signal_name, self.step, path)  # the caller says it
         self.metrics.close()
         return {"steps": self.step, "epochs": self.epoch, "seconds": round(time.monotonic() - self._started, 1),
                 "stopped": f"stopped by {signal_name}", "interrupted": signal_name,
@@ -439,9 +461,12 @@ class Trainer:
         summary = {"steps": self.step, "epochs": self.epoch, "seconds": round(seconds, 1), "stopped": reason}
         test_name = self.cfg.data.test_split
         if test_name:
+            log.info("final evaluation: scoring the %s split (%d images)", test_name,
+                     len(self._split(test_name).images))
             score = self._score(test_name, "test")
             summary["test"] = {"split": test_name, **score.to_dict()}
         if self.procs.is_main and self.cfg.train.sample_count:
+            log.info("final samples: drawing %d images", self.cfg.train.sample_count)
             summary["samples"] = str(write_sample_grid(self.eval_model, self.run_dir / "samples" / "final.png", self.cfg))
         self.metrics.close()
         return summary
