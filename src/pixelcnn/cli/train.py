@@ -59,6 +59,7 @@ def run(args) -> int:
     from pixelcnn.config import resolve
     from pixelcnn.errors import ConfigError
     from pixelcnn.training.distributed import from_environment
+    from pixelcnn.training.resume import resumed_config
     from pixelcnn.training.runtime import Interrupted, StopSignals
 
     procs = from_environment()  # torchrun's processes; rank 0 of 1 without it
@@ -69,7 +70,7 @@ def run(args) -> int:
         if args.config or args.out or args.data:
             raise ConfigError("--resume continues a run with its saved config; do not give --config, --out or --data")
         run_dir = Path(args.resume)
-        cfg = _resumed_config(run_dir, args.overrides)
+        cfg = resumed_config(run_dir, args.overrides)
     else:
         data = [f"data.name={args.data}"] if args.data else []
         cfg = resolve(bundled_config(args.config) if args.config else None, data + args.overrides)
@@ -134,33 +135,6 @@ def bundled_config(name: str) -> str:
 
     candidate = resources.files("pixelcnn") / "configs" / f"{name}.yaml"
     return str(candidate) if candidate.is_file() else name
-
-
-def _resumed_config(run_dir: Path, overrides: list[str]):
-    from pixelcnn.config import apply_overrides, from_dict
-    from pixelcnn.errors import CheckpointError, ConfigError
-    from pixelcnn.training.checkpoint import check_run_dir, read_meta
-
-    saved = read_meta(check_run_dir(run_dir)).get("run")
-    if not isinstance(saved, dict):
-        raise CheckpointError(f"{run_dir} holds no run config (config.json has no 'run' entry); it cannot be resumed")
-    # train.batch_size may change with the number of processes (it is per process): the epoch goes
-    # on from the first image not yet trained on
-    allowed = {"train.batch_size", "train.epochs", "train.max_steps", "train.max_minutes", "train.log_every",
-               "train.progress",
-               "train.checkpoint_every", "train.sample_every_epoch", "train.sample_count", "train.device",
-               "train.threads", "train.keep_checkpoints", "train.eval_batch_size", "data.data_dir",
-               "data.name"}  # data that moved: the same images at a new place
-    for item in overrides:
-        key = item.partition("=")[0].strip()
-        if key not in allowed:
-            raise ConfigError(f"{key} cannot change when resuming (it would change the run); "
-                              f"allowed: {', '.join(sorted(allowed))}")
-    try:
-        from_dict(saved)
-    except ConfigError as e:
-        raise CheckpointError(f"the run config saved in {run_dir} is damaged: {e}") from None
-    return from_dict(apply_overrides(saved, overrides))  # the overrides checked like any other
 
 
 def _print_summary(run_dir: Path, summary: dict) -> None:

@@ -59,8 +59,15 @@ class TrainingError(PixelCNNError):
     """Training cannot go on (a non-finite loss, gradient or weight); the last good checkpoint is intact."""
 
 
-def build_parts(model_config, t, device: torch.device, init=None):
-    """The model, its optimiser and its EMA (None when ``t.ema_decay`` is 0), on ``device``.
+def default_optimizer(parameters, t) -> torch.optim.Optimizer:
+    """Adam or AdamW as ``train.optimizer`` says, with the train section's rate, betas and decay."""
+    opt = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
+    return opt(parameters, lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
+
+
+def build_parts(model_config, t, device: torch.device, init=None, optimizer=default_optimizer):
+    """The model, its optimiser (``optimizer(parameters, t)``) and its EMA (None when
+    ``t.ema_decay`` is 0), on ``device``.
 
     ``init``: a function returning ``(levels, labels or None)`` of a batch to set weight
     normalisation's gains and biases from (:func:`~pixelcnn.nn.weight_norm.initialize_from_data`),
@@ -72,9 +79,7 @@ def build_parts(model_config, t, device: torch.device, init=None):
         levels, labels = init()
         initialize_from_data(model, levels.to(device), None if labels is None else labels.to(device))
     ema = EMA(model, t.ema_decay) if t.ema_decay > 0 else None
-    opt = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
-    optimizer = opt(model.parameters(), lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
-    return model, optimizer, ema
+    return model, optimizer(model.parameters(), t), ema
 
 
 class Trainer:
@@ -83,10 +88,31 @@ class Trainer:
     ``procs``: this process's place among several; by default read from
     torchrun's environment (rank 0 of 1 without it). The process group is
     joined here when there are several processes and nobody joined it yet.
+
+    The parts of a step can be replaced, with today's as defaults:
+
+    - ``optimizer(parameters, train_section)`` -> a ``torch.optim.Optimizer``
+      (:func:`default_optimizer`: Adam or AdamW);
+    - ``loss(model)`` -> a module whose ``forward(levels, cond)`` gives each image's
+      negative log-likelihood in nats, ``[B]`` (:class:`~pixelcnn.training.loss.Loss`);
+    - ``stream``: the training batches, an object with :class:`~pixelcnn.training.data.TrainStream`'s
+      ``batch``, ``batches_per_epoch`` and ``len`` (default: the train split's stream).
+
+    A resumed run must be given the same parts it was trained with.
     """
 
-    def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, procs: Processes | None = None):
+    @classmethod
+    def resume(cls, run_dir: str | Path, overrides=(), **parts) -> "Trainer":
+        """The run saved in ``run_dir``, ready to go on, with ``overrides`` that the resume
+        policy allows (:func:`~pixelcnn.training.resume.resumed_config`)."""
+        from pixelcnn.training.resume import resumed_config
+
+        return cls(resumed_config(run_dir, overrides), run_dir, resume=True, **parts)
+
+    def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, procs: Processes | None = None,
+                 optimizer=default_optimizer, loss=Loss, stream=None):
         procs = distributed.from_environment() if procs is None else procs
+        self._make_loss = loss
         cfg = anchor_data(cfg)  # the run records its data paths as absolute ones
         cfg = dataclasses.replace(cfg, data=with_levels(cfg.data))  # K of codes read from the data
         check_model_levels(cfg.model, cfg.data.levels)  # before any work
@@ -108,13 +134,14 @@ class Trainer:
         self._splits: dict = {}  # evaluation splits, loaded once
         self.valid_name = validation_split_name(cfg.data)
         self._check_splits()
-        self.stream = TrainStream(train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed,
-                                  pin=self.device.type == "cuda")  # pinned batches copy without blocking
+        self.stream = stream if stream is not None else TrainStream(
+            train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed,
+            pin=self.device.type == "cuda")  # pinned batches copy without blocking
         model_config = self._model_config(train)
         self._check_memory(model_config)
         self.model, self.optimizer, self.ema = build_parts(
-            model_config, t, self.device, init=None if resume else self._first_images)
-        self.loss = distributed.wrap(Loss(self.model), procs, self.device)  # DDP when several processes
+            model_config, t, self.device, init=None if resume else self._first_images, optimizer=optimizer)
+        self.loss = distributed.wrap(loss(self.model), procs, self.device)  # DDP when several processes
         if t.compile:  # the step's forward and loss compiled (DDP inside it); self.model stays plain
             self.loss = compiled(self.loss, self.device)
         if procs.rank > 0:
@@ -280,7 +307,7 @@ class Trainer:
         summary = (self._interrupted(stopped_by, path) if stopped_by
                    else self._finish(reason, time.monotonic() - self._started))
         if self._owns_group:  # only after a run that ended well: a failing process must not wait here
-            self.loss = Loss(self.model)  # the DDP wrapper goes before the group it uses
+            self.loss = self._make_loss(self.model)  # the DDP wrapper goes before the group it uses
             distributed.stop()
             self._owns_group = False
         return summary
