@@ -197,3 +197,19 @@ def test_completion_stops_after_the_last_unknown_subpixel(method):
                        on_step=lambda i, j, c, p: seen.append((i, j, c)))
     assert seen == [(0, j, c) for j in range(5) for c in range(3)]
     assert torch.equal(out[mask], truth[mask])
+
+
+def test_sampling_in_batches_and_per_class_is_the_library_s():
+    from pixelcnn.sampling import per_class_labels, sample_in_batches
+
+    model = small_model("pixelcnn-seed", channels=1, levels=4, size=(3, 3), num_classes=3)
+    labels = per_class_labels(model, 2)
+    assert labels.tolist() == [0, 0, 1, 1, 2, 2]
+    got = sample_in_batches(model, 6, cond=labels, batch_size=4, generator=gen(5))
+    g = gen(5)  # the same stream, drawn by hand in the same batches
+    expected = torch.cat([model.sample(4, cond=labels[:4], generator=g), model.sample(2, cond=labels[4:], generator=g)])
+    assert torch.equal(got, expected)
+    with pytest.raises(PixelCNNError, match="not class-conditional"):
+        per_class_labels(small_model("pixelcnn-seed"), 2)
+    with pytest.raises(PixelCNNError, match="3 conditions for 6 images"):
+        sample_in_batches(model, 6, cond=labels[:3])

@@ -33,6 +33,7 @@ def run(args) -> int:
     from pixelcnn.errors import ConfigError, PixelCNNError
     from pixelcnn.images import save_grid, save_npz
     from pixelcnn.levels import level_dtype, to_uint8
+    from pixelcnn.sampling import per_class_labels, sample_in_batches
 
     if args.per_class and (args.label is not None or args.n is not None):
         raise ConfigError("give --class K and -n, or --per-class N, not both")
@@ -41,23 +42,16 @@ def run(args) -> int:
     model, _ = load_checkpoint(args)
     nrow = None
     if args.per_class:
-        classes = getattr(model.config, "num_classes", 0)
-        if not classes:
+        if not getattr(model.config, "num_classes", 0):
             raise PixelCNNError(f"{args.checkpoint} is not class-conditional; drop --per-class")
-        labels, nrow = torch.arange(classes).repeat_interleave(args.per_class), args.per_class
+        labels, nrow = per_class_labels(model, args.per_class), args.per_class
     else:
         labels = class_labels(model, args.label, args.n, args.checkpoint)
     n = labels.numel() if labels is not None else args.n
     _check_memory(model, n, nrow, args.scale)
-    device = next(model.parameters()).device
-    g = torch.Generator(device=device).manual_seed(args.seed)
-    chunks = []
-    for start in range(0, n, args.batch_size):
-        cond = None if labels is None else labels[start : start + args.batch_size].to(device)
-        size = min(args.batch_size, n - start)
-        chunks.append(model.sample(size, cond=cond, temperature=args.temperature, generator=g,
-                                   method=args.method, progress=args.progress and show_progress(args)).cpu())
-    levels = torch.cat(chunks)
+    g = torch.Generator(device=next(model.parameters()).device).manual_seed(args.seed)
+    levels = sample_in_batches(model, n, cond=labels, batch_size=args.batch_size, temperature=args.temperature,
+                               generator=g, method=args.method, progress=args.progress and show_progress(args))
     save_grid(to_uint8(levels, model.config.levels, how="stretch"), out, nrow=nrow, scale=args.scale)
     arrays = {"levels": levels.to(level_dtype(model.config.levels)), "images": to_uint8(levels, model.config.levels)}
     if labels is not None:
