@@ -74,3 +74,22 @@ def test_weight_normalised_models_stay_causal_and_cached_sampling_matches(name, 
                 assert all(grad[1, c, a, b] == 0 for c, a, b in later) and torch.all(grad[0] == 0)
     g = lambda: torch.Generator().manual_seed(5)  # noqa: E731
     assert torch.equal(model.sample(3, generator=g()), model.sample(3, generator=g(), method="reference"))
+
+
+def test_a_channel_constant_over_the_batch_keeps_its_scale():
+    """A channel whose output does not vary over the initialisation batch has no scale to
+    set; dividing by its (zero) spread would multiply it by 1e8 a layer."""
+    conv = MaskedConv2d(2, 3, 1, "B", weight_norm=True).double()
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.weight[0, 0] = 1.0  # channel 0 reads input 0; channels 1 and 2 read only input 1
+        conv.weight[1:, 1] = 1.0
+    x = torch.randn(8, 2, 3, 3, dtype=torch.float64)
+    x[:, 1] = 0.7  # input 1 is constant: so are output channels 1 and 2
+    assert initialize_from_data(conv, x) == 1
+    gain = conv.weight_norm.gain.detach()
+    assert torch.allclose(gain[1:], torch.ones(2, dtype=torch.float64))
+    assert float(gain[0]) == pytest.approx(1 / float(x[:, 0].std(unbiased=False)))
+    with torch.no_grad():
+        out = conv(x)
+    assert out[:, 1:].abs().max() < 1e-9  # centred, not blown up

@@ -50,6 +50,9 @@ def weight_normed_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(getattr(m, "weight_norm", None), WeightNorm)]
 
 
+DEAD = 1e-6  # below this standard deviation over the batch a channel counts as constant
+
+
 @torch.no_grad()
 def initialize_from_data(model: nn.Module, x: torch.Tensor, cond=None, scale: float = 1.0) -> int:
     """Set the gains and biases of ``model``'s weight-normalised layers from one batch.
@@ -67,7 +70,10 @@ def initialize_from_data(model: nn.Module, x: torch.Tensor, cond=None, scale: fl
         dims = [d for d in range(output.dim()) if d != 1]
         mean = output.mean(dim=dims)
         target = scale * getattr(module, "init_scale", 1.0)  # a layer may ask for smaller outputs
-        gain = target / (output.std(dim=dims, unbiased=False) + 1e-8)
+        std = output.std(dim=dims, unbiased=False)
+        # a channel constant over the batch (a map too small for its kernel, say) has no scale to
+        # set: it keeps the target gain, where 1 / std would multiply it by up to 1e8 a layer
+        gain = torch.where(std > DEAD, target / std.clamp_min(DEAD), torch.full_like(std, target))
         module.weight_norm.gain.copy_(gain)
         module.bias.copy_(-mean * gain)
         pending.pop(id(module)).remove()  # a layer called twice is initialised once
