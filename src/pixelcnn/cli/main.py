@@ -18,7 +18,7 @@ import traceback
 from pixelcnn.cli.common import add_global_args
 from pixelcnn.errors import PixelCNNError
 
-COMMANDS = ("train", "eval", "score", "report", "sample", "complete", "receptive_field", "models")
+COMMANDS = ("train", "eval", "score", "report", "sample", "complete", "compress", "decompress", "receptive_field", "models")
 
 
 class Parser(argparse.ArgumentParser):
