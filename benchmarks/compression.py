@@ -155,17 +155,17 @@ def main(argv=None) -> int:
     parser.add_argument("--cifar-checkpoint", help="a cifar10 run, scored on --cifar-file")
     parser.add_argument("--cifar-file", default="/work/shared/data/cifar10/test_batch_first1000.bin")
     parser.add_argument("--threads-images", type=int, default=16, help="images of the 1-vs-2-threads check")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of the size and speed runs (default 1)")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     from pixelcnn.data import load_dataset
-    from pixelcnn.training.checkpoint import read_meta
+    from pixelcnn.training.checkpoint import resolve_checkpoint
 
     model = pixelcnn.load(args.checkpoint).float().eval()
-    meta = read_meta(args.checkpoint)
     result = {"command": "python " + " ".join(["benchmarks/compression.py", *(argv or sys.argv[1:])]),
               "machine": describe(), "checkpoint": args.checkpoint,
-              "checkpoint_step": meta.get("step", meta.get("training", {}).get("step")), "sets": []}
+              "checkpoint_dir": resolve_checkpoint(args.checkpoint).name, "threads_used": args.threads, "sets": []}
     mnist = load_dataset("mnist5k", "test").images[: args.count].numpy()
     result["sets"].append(measure(model, mnist, "mnist5k test", timing=True))
     if args.fashion:
