@@ -8,9 +8,11 @@ log-likelihoods are in nats; bits/dim = nats / (C * H * W * ln 2).
 >>> model.log_prob(x)                  # [B] nats           # doctest: +SKIP
 >>> model.sample(16, generator=g)      # [16, 1, 28, 28]    # doctest: +SKIP
 >>> pixelcnn.load("runs/mnist5k")       # a trained model     # doctest: +SKIP
+>>> pixelcnn.compress(model, x)        # bytes of about -log2 p(x) bits  # doctest: +SKIP
 """
 
 from pixelcnn import levels
+from pixelcnn.compression import compress, decompress
 from pixelcnn.errors import CheckpointError, ConfigError, DataError, PixelCNNError
 from pixelcnn.models import build_model, create_model, list_models
 
@@ -38,6 +40,8 @@ __all__ = [
     "DataError",
     "PixelCNNError",
     "build_model",
+    "compress",
+    "decompress",
     "create_model",
     "levels",
     "list_models",

@@ -26,7 +26,8 @@ EPILOG = """examples:
 Run 'pixelcnn COMMAND --help' for the options and examples of a command;
 the guides are in docs/ (docs/index.md)."""
 
-COMMANDS = ("train", "eval", "score", "report", "sample", "complete", "receptive_field", "models")
+COMMANDS = ("train", "eval", "score", "report", "sample", "complete", "compress", "decompress", "receptive_field",
+            "models")
 
 
 class Parser(argparse.ArgumentParser):

@@ -178,6 +178,28 @@ class DiscretizedLogisticMixture(Likelihood):
             xs[:, ch] = self.scale(level, logits.dtype)
         return out
 
+    def coding_probs(self, params: torch.Tensor, group: int, given: torch.Tensor) -> torch.Tensor:
+        """The distributions lossless coding uses, colour by colour: ``params`` ``[B, P]``,
+        ``given`` ``[B, C]`` levels -> probabilities ``[B, C, L]``.
+
+        Row ``c`` is colour c's conditional given colours ``< c`` of ``given``: the
+        mixture of the components' discretised logistics (means shifted by the earlier
+        colours) weighted by the components' posterior given those colours. Row ``c``
+        reads no colour ``>= c``; a coder calls this once per colour with the colours
+        not yet coded set to zero, so encoder and decoder compute on equal inputs.
+        """
+        logits, means, log_scales, coeffs = self.split(params)
+        x = given.long()
+        xs = self.scale(x, params.dtype)  # [B, C]
+        mu = self.shifted_means(means, coeffs, xs)  # [B, C, K]
+        seen = self.bin_log_prob(x.unsqueeze(2), xs.unsqueeze(2), mu, log_scales)  # [B, C, K]
+        before = torch.cat([torch.zeros_like(seen[:, :1]), seen[:, :-1].cumsum(dim=1)], dim=1)  # colours < c
+        weights = F.log_softmax(logits.unsqueeze(1) + before, dim=2)  # [B, C, K]: posterior given colours < c
+        levels = torch.arange(self.levels, device=params.device)  # [L]
+        every = self.bin_log_prob(levels, self.scale(levels, params.dtype), mu.unsqueeze(3),
+                                  log_scales.unsqueeze(3))  # [B, C, K, L]
+        return torch.logsumexp(weights.unsqueeze(3) + every, dim=2).exp()  # [B, C, L]
+
     def _prefix_evidence(self, given, known, means, log_scales, coeffs) -> torch.Tensor:
         """``log p_k(known prefix)`` ``[B, K]``: the log-likelihood under each component of
         the colours known before the first unknown one (zero where none is)."""

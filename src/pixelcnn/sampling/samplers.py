@@ -123,11 +123,34 @@ def _sample(model, n, cond, temperature, generator, method, known, known_mask, p
         raise PixelCNNError(f"unknown sampling method {method!r}; expected one of {METHODS}")
     if not temperature >= 0:
         raise PixelCNNError(f"temperature must be >= 0, got {temperature}")
-    likelihood, network = model.likelihood, model.network
+    likelihood = model.likelihood
     device = next(model.parameters()).device
     canvas, mask = _start_canvas(model, n, known, known_mask, device)
     cond = model.check_cond(cond, n)
     order = _remaining(mask, likelihood.groups)
+    for i, j, g, params in walk(model, canvas, cond, order, method=method, progress=progress):
+        if on_step is not None:
+            on_step(i, j, g, params.clone())
+        colours = likelihood.group_colours(g)
+        given, held = canvas[:, :, i, j], mask[:, :, i, j]
+        draw = likelihood.sample(params, g, given=given, known=held if known is not None else None,
+                                 temperature=temperature, generator=generator)
+        if known is not None:
+            draw = torch.where(held[:, colours], given[:, colours], draw)
+        canvas[:, colours, i, j] = draw
+    return canvas
+
+
+def walk(model, canvas: torch.Tensor, cond, order, *, method: str = "fast", progress: bool = False,
+         desc: str = "sampling"):
+    """The model's steps over ``canvas`` (long ``[B, C, H, W]``): yields ``(i, j, group, params)``
+    (``params`` ``[B, P]``, valid until the next step) for each step of ``order``, in eval mode.
+
+    The caller writes the step's colours into the canvas before taking the next
+    step. Sampling and lossless coding (:mod:`pixelcnn.compression`) share this
+    loop, so both compute the same parameters from the same canvas.
+    """
+    network = model.network
     if method == "fast" and not getattr(network, "supports_cached", False):
         log.warning("%s has no cached sampler; sampling with the reference sampler (one full pass per step)",
                     model.name)
@@ -139,20 +162,10 @@ def _sample(model, n, cond, temperature, generator, method, known, known_mask, p
             steps = CachedSteps(network, canvas, cond, prefilled=bool(order) and order[0] != (0, 0, 0))
         else:
             steps = ReferenceSteps(network, canvas, cond)
-        for i, j, g in _progress(order, progress):
-            params = steps(i, j, g)
-            if on_step is not None:
-                on_step(i, j, g, params.clone())
-            colours = likelihood.group_colours(g)
-            given, held = canvas[:, :, i, j], mask[:, :, i, j]
-            draw = likelihood.sample(params, g, given=given, known=held if known is not None else None,
-                                     temperature=temperature, generator=generator)
-            if known is not None:
-                draw = torch.where(held[:, colours], given[:, colours], draw)
-            canvas[:, colours, i, j] = draw
+        for i, j, g in _progress(order, progress, desc):
+            yield i, j, g, steps(i, j, g)
     finally:
         model.train(was_training)
-    return canvas
 
 
 def _start_canvas(model, n, known, known_mask, device):
@@ -190,9 +203,9 @@ def _remaining(mask: torch.Tensor, groups: int) -> list[tuple[int, int, int]]:
     return [(k // (w * groups), (k // groups) % w, k % groups) for k in range(first, last)]
 
 
-def _progress(order, enabled: bool):
+def _progress(order, enabled: bool, desc: str = "sampling"):
     if not enabled:
         return order
     from tqdm import tqdm
 
-    return tqdm(order, desc="sampling", unit="step", leave=False)
+    return tqdm(order, desc=desc, unit="step", leave=False)
