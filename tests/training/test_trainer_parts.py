@@ -9,7 +9,6 @@ from pixelcnn.cli.main import main
 from pixelcnn.config import resolve
 from pixelcnn.errors import ConfigError
 from pixelcnn.training import Trainer
-from pixelcnn.training import checkpoint as ckpt
 from pixelcnn.training.loss import Loss
 
 
