@@ -37,7 +37,7 @@ def run(args) -> int:
     from pixelcnn.compression.files import check_output, read_inputs
 
     out = check_output(args.out, args.force, folder_ok=False)
-    model = load_checkpoint(args)
+    model, _ = load_checkpoint(args)
     cfg = model.config
     shape = (cfg.in_channels, *cfg.image_size)
     images, lossy = read_inputs(args.inputs, shape, cfg.levels, quantize=args.quantize)

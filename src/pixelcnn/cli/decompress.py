@@ -39,7 +39,7 @@ def run(args) -> int:
         raise DataError(f"{args.file}: no such file") from None
     except IsADirectoryError:
         raise DataError(f"{args.file}: a folder, not a compressed file") from None
-    model = load_checkpoint(args)
+    model, _ = load_checkpoint(args)
     images = decompress(model, data, progress=show_progress(args))
     write_outputs(images, out, model.config.levels)
     n, dims = images.shape[0], images[0].numel()
