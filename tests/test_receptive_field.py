@@ -246,11 +246,11 @@ def test_cli_reads_a_checkpoint(tmp_path, capsys):
     from pixelcnn.training.checkpoint import FORMAT, FORMAT_VERSION, save_checkpoint
 
     model = pixelcnn.create_model("gated-pixelcnn", hidden=4, layers=1, head=4, levels=4, image_size=(5, 6))
-    from pixelcnn.config import RunConfig, to_dict
+    from pixelcnn.config import resolve, to_dict
 
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": config_to_dict(model.config),
             "data": {"name": "mnist5k", "levels": 4, "binarize": "none", "num_classes": 0, "class_names": []},
-            "run": to_dict(RunConfig())}
+            "run": to_dict(resolve(None, ["train.ema_decay=0"]))}  # no EMA file: a run that kept none
     save_checkpoint(tmp_path / "run", meta, model.state_dict(), None, {"step": 1})
     assert main(["receptive-field", "--checkpoint", str(tmp_path / "run"), "--pixel", "2,2", "--json"]) == 0
     counts = json.loads(capsys.readouterr().out)

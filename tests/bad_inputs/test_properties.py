@@ -94,7 +94,15 @@ def tiny(tmp_path_factory):
     np.save(root / "levels.npy", (images[40:, None] // 64 * 85).astype(np.uint8))  # pixels the 4 levels hold
     assert main(["-q", "compress", "--checkpoint", str(root / "run"), str(root / "levels.npy"),
                  "--out", str(root / "levels.pxz")]) == 0
-    return root
+    import os
+
+    here, work = os.getcwd(), root / "cwd"
+    work.mkdir()
+    os.chdir(work)  # relative paths that the properties draw land here, not in the checkout
+    try:
+        yield root
+    finally:
+        os.chdir(here)
 
 
 def base_train_args(root) -> list[str]:
@@ -112,8 +120,14 @@ def config_property(key, value):
 
 
 def train_property(root, key, value):
+    import torch
+
     run = root / f"t{TRIED['train']}"
-    status, err = quiet_main(["-q", "train", "--out", str(run), *base_train_args(root), f"{key}={value}"])
+    threads = torch.get_num_threads()  # train.threads sets the process's thread count
+    try:
+        status, err = quiet_main(["-q", "train", "--out", str(run), *base_train_args(root), f"{key}={value}"])
+    finally:
+        torch.set_num_threads(threads)
     shutil.rmtree(run, ignore_errors=True)
     assert_clean(status, err, f"{key}={value!r}")
     TRIED["train"] += 1
