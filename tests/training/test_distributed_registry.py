@@ -32,7 +32,8 @@ CASES = [(name, likelihood) for name in list_models() for likelihood in LIKELIHO
 def model_overrides(name: str, likelihood: str) -> list[str]:
     """A few hundred weights' worth of preset ``name`` with ``likelihood``."""
     fields = {f.name for f in dataclasses.fields(preset_config(name))}
-    out = [f"model.name={name}", f"model.likelihood={likelihood}", "model.mixtures=2"]
+    spec = "{name: logistic-mixture, mixtures: 2}" if likelihood == "logistic-mixture" else likelihood
+    out = [f"model.name={name}", f"model.likelihood={spec}"]
     for key, value in (("hidden", 8), ("layers", 1), ("head", 8), ("dropout", 0.0), ("resolutions", 2)):
         if key in fields and (key != "head" or preset_config(name).head):
             out.append(f"model.{key}={value}")
