@@ -166,3 +166,17 @@ def add_sampling_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", choices=("fast", "reference"), default="fast",
                         help="fast: cached incremental sampler (default); reference: one full pass per sub-pixel")
     parser.add_argument("--scale", type=positive_int, default=1, help="enlarge the PNG this many times (default 1)")
+
+
+def check_grid_memory(model, n: int, nrow, scale: int, what: str) -> None:
+    """``n`` images kept until the end (long levels, their copies, uint8) and their PNG grid
+    at ``scale``, estimated before any draw (the draw checks its own memory)."""
+    import torch
+
+    from pixelcnn.images import grid_bytes
+    from pixelcnn.training.runtime import check_memory
+
+    c, (h, w) = model.config.in_channels, model.config.image_size
+    need = n * c * h * w * (8 + 8 + 1 + 1) + grid_bytes(n, c, h, w, nrow, scale)
+    check_memory(need, f"{n:,} {what} and their grid at --scale {scale}", torch.device("cpu"),
+                 "use a smaller -n or --scale")

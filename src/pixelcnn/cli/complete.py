@@ -38,7 +38,7 @@ def register(sub) -> None:
 def run(args) -> int:
     import torch
 
-    from pixelcnn.cli.common import check_output, class_labels, load_checkpoint
+    from pixelcnn.cli.common import check_grid_memory, check_output, class_labels, load_checkpoint
     from pixelcnn.errors import PixelCNNError
     from pixelcnn.images import save_grid, save_npz
     from pixelcnn.levels import level_dtype, to_uint8
@@ -50,7 +50,7 @@ def run(args) -> int:
     if not 0 <= args.keep_rows <= h:
         raise PixelCNNError(f"--keep-rows must be between 0 and the image height {h}, got {args.keep_rows}")
     labels = class_labels(model, args.label, args.n, args.checkpoint)
-    _check_memory(model, args.n, args.scale)
+    check_grid_memory(model, args.n + 2, args.n + 2, args.scale, "completions")  # + original, kept rows
     truth = _source_levels(model, info, args)  # long [1, C, H, W]
     mask = torch.zeros_like(truth, dtype=torch.bool)
     mask[:, :, : args.keep_rows] = True
@@ -97,15 +97,3 @@ def _source_levels(model, info, args):
     # one image: a clean threshold, not a random draw
     return quantise(torch.as_tensor(pixels), cfg.levels, kind=data.kind, binarize=fixed_binarize(data.binarize)).long()
 
-
-def _check_memory(model, n: int, scale: int) -> None:
-    """The completions and their one-row grid, estimated before any draw (the draw checks its own)."""
-    import torch
-
-    from pixelcnn.images import grid_bytes
-    from pixelcnn.training.runtime import check_memory
-
-    c, (h, w) = model.config.in_channels, model.config.image_size
-    need = (n + 2) * c * h * w * (8 + 8 + 1 + 1) + grid_bytes(n + 2, c, h, w, n + 2, scale)
-    check_memory(need, f"{n:,} completions and their grid at --scale {scale}", torch.device("cpu"),
-                 "use a smaller -n or --scale")

@@ -29,7 +29,7 @@ def register(sub) -> None:
 def run(args) -> int:
     import torch
 
-    from pixelcnn.cli.common import check_output, class_labels, load_checkpoint, show_progress
+    from pixelcnn.cli.common import check_grid_memory, check_output, class_labels, load_checkpoint, show_progress
     from pixelcnn.errors import ConfigError, PixelCNNError
     from pixelcnn.images import save_grid, save_npz
     from pixelcnn.levels import level_dtype, to_uint8
@@ -48,7 +48,7 @@ def run(args) -> int:
     else:
         labels = class_labels(model, args.label, args.n, args.checkpoint)
     n = labels.numel() if labels is not None else args.n
-    _check_memory(model, n, nrow, args.scale)
+    check_grid_memory(model, n, nrow, args.scale, "samples")
     g = torch.Generator(device=next(model.parameters()).device).manual_seed(args.seed)
     levels = sample_in_batches(model, n, cond=labels, batch_size=args.batch_size, temperature=args.temperature,
                                generator=g, method=args.method, progress=args.progress and show_progress(args))
@@ -60,15 +60,3 @@ def run(args) -> int:
     print(f"wrote {out} and {npz} ({n} images)")
     return 0
 
-
-def _check_memory(model, n: int, nrow, scale: int) -> None:
-    """The images kept until the end (levels, uint8 copies) and the PNG grid, estimated before any draw."""
-    import torch
-
-    from pixelcnn.images import grid_bytes
-    from pixelcnn.training.runtime import check_memory
-
-    c, (h, w) = model.config.in_channels, model.config.image_size
-    need = n * c * h * w * (8 + 8 + 1 + 1) + grid_bytes(n, c, h, w, nrow, scale)
-    check_memory(need, f"{n:,} samples and their grid at --scale {scale}", torch.device("cpu"),
-                 "use a smaller -n or --scale")

@@ -45,6 +45,7 @@ import torch.nn.functional as F
 
 from pixelcnn.errors import ConfigError, PixelCNNError
 from pixelcnn.likelihoods.base import Likelihood, register_likelihood
+from pixelcnn.nn.layers import scale_levels
 
 MIN_LOG_SCALE = -7.0
 
@@ -81,7 +82,7 @@ class DiscretizedLogisticMixture(Likelihood):
 
     def scale(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """Levels -> bin centres in ``[-1, 1]``."""
-        return x.to(dtype) * (2.0 / (self.levels - 1)) - 1.0
+        return scale_levels(x, self.levels, dtype)
 
     def shifted_means(self, means: torch.Tensor, coeffs: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
         """Means of every colour given the earlier colours' values ``xs`` ``[B, C, ...]``

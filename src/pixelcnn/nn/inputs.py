@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pixelcnn.nn.layers import scale_levels
 from pixelcnn.parts import Registry
 
 INPUTS = Registry("input encoder", fixed=("levels", "colours"))
@@ -42,7 +43,7 @@ class Scaled(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.is_floating_point():
             return x
-        return x.to(self._like.dtype) * (2.0 / (self.levels - 1)) - 1.0
+        return scale_levels(x, self.levels, self._like.dtype)
 
 
 @INPUTS.register("embedding")
