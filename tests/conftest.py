@@ -17,3 +17,18 @@ def no_internet_downloads(monkeypatch):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     monkeypatch.setenv("PIXELCNN_MIRROR", f"http://127.0.0.1:{port}/")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def checkout_stays_clean():
+    """No test leaves files in the checkout's top folder (outputs belong in tmp_path); the
+    test tools' own hidden caches (.pytest_cache, .hypothesis) are theirs."""
+    root = Path(__file__).parent.parent
+
+    def names():
+        return {p.name for p in root.iterdir() if not p.name.startswith(".")}
+
+    before = names()
+    yield
+    added = sorted(names() - before)
+    assert not added, f"tests wrote {added} into {root}"

@@ -7,7 +7,7 @@ import torch
 from pixelcnn.errors import ConfigError
 from pixelcnn.models.config import input_of, likelihood_of
 from pixelcnn.models.pixelcnn_pp import PixelCNNPP, PixelCNNPPConfig
-from pixelcnn.nn import Cache
+from pixelcnn.nn import Cache, Step
 
 
 def network(channels, groups, size, params_per_group=2, seed=0, **fields):
@@ -92,7 +92,7 @@ def test_step_equals_forward_at_every_pixel(channels, groups, size):
         for i in range(size[0]):
             for j in range(size[1]):
                 for g in range(groups):
-                    out = net.step(x, i, j, g, cache, cond)
+                    out = net(x, cond, Step.pixel(cache, i, j, g))[:, :, 0, 0]
                     block = slice(g * width, (g + 1) * width)
                     assert torch.allclose(out[:, block], full[:, block, i, j], atol=1e-10), (i, j, g)
 
@@ -103,10 +103,10 @@ def test_step_catches_up_from_a_later_pixel_and_refuses_going_back():
     with torch.no_grad():
         full = net(x)
         cache = Cache(2, 4, 5)
-        assert torch.allclose(net.step(x, 2, 3, 0, cache), full[:, :, 2, 3])  # rows 0-1 and (2, 0-2) caught up
-        assert torch.allclose(net.step(x, 3, 0, 0, cache), full[:, :, 3, 0])
+        assert torch.allclose(net(x, step=Step.pixel(cache, 2, 3))[:, :, 0, 0], full[:, :, 2, 3])  # rows 0-1 and (2, 0-2) caught up
+        assert torch.allclose(net(x, step=Step.pixel(cache, 3, 0))[:, :, 0, 0], full[:, :, 3, 0])
         with pytest.raises(Exception, match="comes before"):
-            net.step(x, 1, 0, 0, cache)
+            net(x, step=Step.pixel(cache, 1, 0))
 
 
 def test_forward_never_changes_parameters_and_dropout_only_acts_in_training():

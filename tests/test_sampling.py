@@ -23,7 +23,7 @@ def test_every_preset_declares_a_cached_sampler(name):
 def test_a_network_without_a_cached_sampler_falls_back_to_the_reference_and_says_so(caplog):
     model = small_model("pixelcnn", channels=3, levels=4, size=(3, 3))
     expected = model.sample(2, generator=gen(3), method="reference")
-    model.network.supports_cached = False  # as a network without ``step`` declares it
+    model.network.supports_cached = False  # as a network without an incremental pass declares it
     with caplog.at_level("WARNING", logger="pixelcnn"):
         got = model.sample(2, generator=gen(3), method="fast")
     assert torch.equal(got, expected)

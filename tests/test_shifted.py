@@ -4,9 +4,9 @@ incremental runs against the full layer, and weight normalisation."""
 import pytest
 import torch
 
-from pixelcnn.nn import Cache
+from pixelcnn.nn import Cache, Step
 from pixelcnn.nn.shifted import Nin, ShiftedConv2d, ShiftedConvTranspose2d
-from pixelcnn.nn.shifted_runs import At, conv_run, transposed_run
+from pixelcnn.nn.shifted_runs import conv_run, transposed_run
 from pixelcnn.nn.weight_norm import initialize_from_data
 
 
@@ -87,7 +87,7 @@ def test_incremental_runs_match_the_full_convolution(kernel, kind, shift, stride
                 assert torch.allclose(by_positions.position(a, b)[..., 0, 0], full[:, :, a, b])
 
 
-def test_stride_one_layers_step_through_at():
+def test_stride_one_layers_step_one_position_at_a_time():
     torch.manual_seed(0)
     conv = ShiftedConv2d(3, 4, (2, 2), "down-right").double()
     nin = Nin(4, 5).double()
@@ -96,8 +96,8 @@ def test_stride_one_layers_step_through_at():
     cache = Cache(2, 3, 4)
     for i in range(3):
         for j in range(4):
-            at = At(cache, (3, 4), i, j)
-            out = nin(conv(x[:, :, i : i + 1, j : j + 1], at), at)
+            step = Step.at(cache, (3, 4), i, j)
+            out = nin(conv(x[:, :, i : i + 1, j : j + 1], step), step)
             assert torch.allclose(out[..., 0, 0], full[:, :, i, j])
 
 

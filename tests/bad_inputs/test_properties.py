@@ -94,13 +94,19 @@ def tiny(tmp_path_factory):
     np.save(root / "levels.npy", (images[40:, None] // 64 * 85).astype(np.uint8))  # pixels the 4 levels hold
     assert main(["-q", "compress", "--checkpoint", str(root / "run"), str(root / "levels.npy"),
                  "--out", str(root / "levels.pxz")]) == 0
+    return root
+
+
+@pytest.fixture(scope="module", autouse=True)
+def work_elsewhere(tmp_path_factory):
+    """Every test here runs in an empty folder: relative paths that the properties draw
+    (output files, run folders) land there, never in the checkout."""
     import os
 
-    here, work = os.getcwd(), root / "cwd"
-    work.mkdir()
-    os.chdir(work)  # relative paths that the properties draw land here, not in the checkout
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
     try:
-        yield root
+        yield
     finally:
         os.chdir(here)
 

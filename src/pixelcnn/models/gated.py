@@ -120,26 +120,27 @@ class GatedPixelCNN(nn.Module):
         return self.head[-1]
 
     def forward(self, x: torch.Tensor, cond=(None, None), step: Step | None = None) -> torch.Tensor:
-        """``x`` levels ``[B, C, H, W]``; ``cond`` a ``(labels, vector)`` pair; ``step``
-        None (the whole image) or a whole-image step that also fills the caches."""
-        links = [shift_down(v) for v in self.vertical(x, cond, step)]
-        return self.horizontal(x, links, cond, step)
+        """``x`` levels ``[B, C, H, W]`` (the whole image, also in a step); ``cond`` a
+        ``(labels, vector)`` pair. Returns the parameters of the step's region
+        (:mod:`pixelcnn.nn.step`), of the whole image without one.
 
-    def step(self, x: torch.Tensor, i: int, j: int, group: int, cache, cond=(None, None)) -> torch.Tensor:
-        """Parameters ``[B, params]`` at ``(i, j)`` (block ``group`` meaningful).
-
-        The first time row ``i`` is visited, the vertical stack computes row
-        ``i - 1`` (complete by now); its links serve the whole of row ``i``.
+        At a one-pixel step the vertical stack computes row ``i - 1`` the first time
+        row ``i`` is visited (that row is complete by then); its links serve the
+        whole of row ``i``.
         """
-        state = cache.state(self)
+        if step is None or not step.is_position:
+            links = [shift_down(v) for v in self.vertical(x, cond, step)]
+            return self.horizontal(x, links, cond, step)
+        (i, _), (j, _) = step.rows, step.cols
+        state = step.cache.state(self)
         if state.get("row") != i:
             if i == 0:
                 state["links"] = [0.0] * len(self.layers)
             else:
-                state["links"] = self.vertical(x, cond, Step.row(cache, i - 1))
+                state["links"] = self.vertical(x, cond, Step.row(step.cache, i - 1))
             state["row"] = i
         links = [v if isinstance(v, float) else v[..., j : j + 1] for v in state["links"]]
-        return self.horizontal(x, links, cond, Step.pixel(cache, i, j, group))[:, :, 0, 0]
+        return self.horizontal(x, links, cond, step)
 
     def vertical(self, x, cond, step: Step | None) -> list[torch.Tensor]:
         """The link input of every layer: 1x1 of the vertical pre-activations, not yet shifted."""

@@ -125,7 +125,8 @@ class PixelCNN(nn.Module):
 
     def forward(self, x: torch.Tensor, cond=(None, None), step: Step | None = None) -> torch.Tensor:
         """``x`` levels ``[B, C, H, W]`` (the whole image, also in a step);
-        ``cond`` a ``(labels, vector)`` pair. Returns the parameters of the step's region."""
+        ``cond`` a ``(labels, vector)`` pair. Returns the parameters of the step's region
+        (:mod:`pixelcnn.nn.step`), of the whole image without one."""
         h = self.conv_in.read_image(x, self.encoder, step)
         if self.config.block == "plain":
             h = torch.relu(self.norm_in(h))
@@ -141,8 +142,3 @@ class PixelCNN(nn.Module):
     def output_layer(self) -> MaskedConv2d:
         """The last layer (zeroing it makes every distribution uniform)."""
         return self.head[-1]
-
-    def step(self, x: torch.Tensor, i: int, j: int, group: int, cache, cond=(None, None)) -> torch.Tensor:
-        """Parameters ``[B, params]`` at ``(i, j)`` (block ``group`` meaningful), computing
-        only that position."""
-        return self(x, cond, Step.pixel(cache, i, j, group))[:, :, 0, 0]

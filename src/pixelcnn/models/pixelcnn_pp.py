@@ -64,7 +64,8 @@ from pixelcnn.models.config import FIELD_RANGES, check_parts, input_field, likel
 from pixelcnn.nn import MaskedConv2d
 from pixelcnn.nn.condition import Conditioning
 from pixelcnn.nn.shifted import Nin, ShiftedConv2d, ShiftedConvTranspose2d, concat_elu
-from pixelcnn.nn.shifted_runs import At, conv_run, transposed_run
+from pixelcnn.nn.shifted_runs import conv_run, transposed_run
+from pixelcnn.nn.step import Step
 
 
 @register_config
@@ -114,7 +115,7 @@ class GatedResnet(nn.Module):
         conditional = cfg.num_classes or cfg.cond_dim
         self.cond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * n) if conditional else None
 
-    def forward(self, x: torch.Tensor, aux: torch.Tensor | None, cond, at: At | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, aux: torch.Tensor | None, cond, at: Step | None = None) -> torch.Tensor:
         h = self.conv1(concat_elu(x), at)
         if self.nin is not None:
             h = h + self.nin(concat_elu(aux), at)
@@ -150,7 +151,7 @@ class Head(nn.Module):
         self.colours = MaskedConv2d(c, width, 1, "A", groups)
         self.out = MaskedConv2d(width, params, 1, "B", groups)
 
-    def forward(self, ul: torch.Tensor, pixels: torch.Tensor, at: At | None = None) -> torch.Tensor:
+    def forward(self, ul: torch.Tensor, pixels: torch.Tensor, at: Step | None = None) -> torch.Tensor:
         """``ul`` ``[B, n, h, w]``, ``pixels`` the encoded image there ``[B, C*E, h, w]``."""
         h = F.elu(ul)
         if self.groups == 1:
@@ -190,10 +191,22 @@ class PixelCNNPP(nn.Module):
         """The last layer (zeroing it makes every parameter zero)."""
         return self.head.out
 
-    def forward(self, x: torch.Tensor, cond=(None, None), step=None) -> torch.Tensor:
-        """``x`` levels ``[B, C, H, W]`` (or encoded features, for gradients); ``cond`` a
-        ``(labels, vector)`` pair. A ``step`` (the sampler's whole-image prefill) is
-        accepted and ignored: :meth:`step` catches its caches up by itself."""
+    def forward(self, x: torch.Tensor, cond=(None, None), step: Step | None = None) -> torch.Tensor:
+        """``x`` levels ``[B, C, H, W]`` (or encoded features, for gradients; the whole
+        image, also in a step); ``cond`` a ``(labels, vector)`` pair. Returns the
+        parameters of the step's region (:mod:`pixelcnn.nn.step`), of the whole image
+        without one.
+
+        A one-pixel step computes each activation once per run (see :meth:`_pixel`).
+        Any other step (the sampler's prefill of a known prefix) is one whole pass,
+        cut to the region; the next pixel step catches the caches up over the pixels
+        before it."""
+        if step is not None and step.is_position:
+            return self._pixel(x, cond, step)
+        out = self._whole(x, cond)
+        return out if step is None else step.region(out)
+
+    def _whole(self, x: torch.Tensor, cond) -> torch.Tensor:
         pixels, image = self._prepare(x)
         top = self.config.resolutions - 1
         sizes = level_sizes(tuple(x.shape[-2:]), top + 1)
@@ -253,10 +266,11 @@ class PixelCNNPP(nn.Module):
 
     # Fast sampling.
 
-    def step(self, x: torch.Tensor, i: int, j: int, group: int, cache, cond=(None, None)) -> torch.Tensor:
-        """Parameters ``[B, P]`` at pixel ``(i, j)`` (block ``group`` and those before it
-        are meaningful), computing every activation once per run. Pixels must come in
-        raster order; pixels skipped since the last call (a known prefix) are caught up."""
+    def _pixel(self, x: torch.Tensor, cond, step: Step) -> torch.Tensor:
+        """Parameters ``[B, P, 1, 1]`` at the step's pixel ``(i, j)`` (its group and those
+        before it are meaningful). Pixels must come in raster order; pixels skipped since
+        the last call (a known prefix) are caught up."""
+        (i, _), (j, _), cache = step.rows, step.cols, step.cache
         state = cache.state(self)
         h, w = x.shape[-2:]
         if not state:
@@ -271,7 +285,7 @@ class PixelCNNPP(nn.Module):
             state["context"] = self._position(x, cond, cache, state, r, c)
             state["done"] += 1
         pixels = self._prepare(x[:, :, i : i + 1, j : j + 1])[0]
-        return self.head(state["context"], pixels, At(cache, (h, w), i, j)).flatten(1)
+        return self.head(state["context"], pixels, Step.at(cache, (h, w), i, j))
 
     def _row(self, x, cond, cache, state, i) -> None:
         """Start image row ``i``: the u stream at every level whose row starts here."""
@@ -287,7 +301,7 @@ class PixelCNNPP(nn.Module):
     def _u_row(self, k, i, u, cond, cache, state) -> None:
         """Row ``i`` of level ``k`` of the u stream, down and up, and the coarser rows it makes ready."""
         sizes, top = state["sizes"], self.config.resolutions - 1
-        at = At(cache, sizes[k], i)
+        at = Step.at(cache, sizes[k], i)
         pushes = self._u_down(k, u, cond, at)
         state["u_down"][k] = pushes[1:]
         if k < top:
@@ -313,7 +327,7 @@ class PixelCNNPP(nn.Module):
 
     def _ul_position(self, k, i, j, ul, cond, cache, state) -> torch.Tensor:
         sizes, top = state["sizes"], self.config.resolutions - 1
-        at = At(cache, sizes[k], i, j)
+        at = Step.at(cache, sizes[k], i, j)
         pushes = self._ul_down(k, ul, [u[..., j : j + 1] for u in state["u_down"][k]], cond, at)
         if k < top:
             down = conv_run(cache, self.down_ul[k], sizes[k])

@@ -15,7 +15,7 @@ from torch import nn
 
 from pixelcnn.errors import ConfigError
 from pixelcnn.nn.masks import channel_groups, conv_mask, support_box
-from pixelcnn.nn.incremental import ConvRun
+from pixelcnn.nn.incremental import MaskedRun
 from pixelcnn.nn.layers import conv1x1, conv_padded
 from pixelcnn.nn.step import Step
 from pixelcnn.nn.weight_norm import WeightNorm
@@ -90,9 +90,8 @@ class MaskedConv2d(nn.Module):
         if step is None:
             return self._whole(x)
         run = self._run(step)
-        (r0, r1), (c0, c1) = step.rows, step.cols
-        if r1 - r0 == 1 and c1 - c0 == 1:
-            return run.position(x, r0, c0, self._group(step))
+        if step.is_position:
+            return run.position(x, step.rows[0], step.cols[0], self._group(step))
         return run.region(step, x)
 
     def _whole(self, x: torch.Tensor) -> torch.Tensor:
@@ -110,8 +109,8 @@ class MaskedConv2d(nn.Module):
             return self(prepare(image))
         run = self._run(step)
         top, bottom = self.box[:2]
-        (r0, r1), (c0, c1) = step.rows, step.cols
-        if r1 - r0 == 1 and c1 - c0 == 1:
+        (r0, r1), c0 = step.rows, step.cols[0]
+        if step.is_position:
             # within a row only the row itself changes; the rows above are stored when it starts
             first = r0 if run.image_row == r0 else max(r0 - top, 0)
             run.write_rows(prepare(image[:, :, first : r0 + 1]), first)
@@ -122,11 +121,11 @@ class MaskedConv2d(nn.Module):
         run.image_row = None
         return run.region(step)
 
-    def _run(self, step: Step) -> ConvRun:
+    def _run(self, step: Step) -> MaskedRun:
         state = step.cache.state(self)
         run = state.get("run")
         if run is None:
-            run = state["run"] = ConvRun(self, step.cache)
+            run = state["run"] = MaskedRun(self, step.cache.batch, step.map_size)
         return run
 
     def _group(self, step: Step) -> int | None:

@@ -1,6 +1,6 @@
 """One masked convolution during an incremental run (see :mod:`pixelcnn.nn.step`).
 
-A :class:`ConvRun` keeps the layer's input map (channels-last and zero-padded
+A :class:`MaskedRun` keeps the layer's input map (channels-last and zero-padded
 by the kernel's box, so every window is a plain slice) and computes outputs
 for regions of it:
 
@@ -27,16 +27,17 @@ import torch.nn.functional as F
 from pixelcnn.errors import PixelCNNError
 
 
-class ConvRun:
-    """State of ``conv`` (a :class:`~pixelcnn.nn.MaskedConv2d`) during one run of ``cache``."""
+class MaskedRun:
+    """State of ``conv`` (a :class:`~pixelcnn.nn.MaskedConv2d`) during one run over
+    ``batch`` input maps of ``size``."""
 
-    def __init__(self, conv, cache):
+    def __init__(self, conv, batch: int, size: tuple[int, int]):
         self.conv = conv
         top, bottom, left, right = self.box = conv.box
-        batch, self.width = cache.batch, cache.width
-        self.padded_width = cache.width + left + right
+        height, self.width = size
+        self.padded_width = self.width + left + right
         self.pointwise = self.box == (0, 0, 0, 0)
-        self._memory_shape = (batch, cache.height + top + bottom, self.padded_width, conv.in_channels)
+        self._memory_shape = (batch, height + top + bottom, self.padded_width, conv.in_channels)
         self._memory = None
         weight = conv.masked_weight().detach()  # [out, in, top+1+bottom, left+1+right]
         self.weight = weight

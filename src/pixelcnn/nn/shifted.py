@@ -42,6 +42,7 @@ from torch import nn
 
 from pixelcnn.errors import ConfigError
 from pixelcnn.nn.layers import conv1x1
+from pixelcnn.nn.shifted_runs import conv_run, nin_position
 from pixelcnn.nn.weight_norm import WeightNorm
 
 KINDS = ("down", "down-right")
@@ -88,10 +89,10 @@ class Nin(_Weighted):
         super().__init__()
         self._make((out_channels, in_channels, 1, 1), 0, weight_norm)
 
-    def forward(self, x: torch.Tensor, at=None) -> torch.Tensor:
-        """With ``at`` (a position), the weight prepared once per run is used."""
-        if at is not None and at.j is not None:
-            return at.nin(self, x)
+    def forward(self, x: torch.Tensor, step=None) -> torch.Tensor:
+        """With a one-position ``step``, the weight prepared once per run is used."""
+        if step is not None and step.is_position:
+            return nin_position(self, x, step)
         return conv1x1(x, self.effective_weight(), self.bias)
 
 
@@ -114,12 +115,12 @@ class ShiftedConv2d(_Weighted):
         kh, kw = self.kernel
         return self.left, max(kw - 1 - self.left, 0), self.top, max(kh - 1 - self.top, 0)
 
-    def forward(self, x: torch.Tensor, at=None) -> torch.Tensor:
-        """The whole map, or (``at``, see :mod:`pixelcnn.nn.shifted_runs`) one row or
+    def forward(self, x: torch.Tensor, step=None) -> torch.Tensor:
+        """The whole map, or (a ``step``, see :mod:`pixelcnn.nn.step`) one row or
         position of a stride-1 layer: ``x`` is then that row ``[B, in, 1, W]`` or
         position ``[B, in, 1, 1]`` of the input, and the same region comes out."""
-        if at is not None:
-            return at.run(self).step(x, at)
+        if step is not None:
+            return conv_run(step.cache, self, step.map_size).step(x, step)
         h, w = x.shape[-2:]
         y = F.conv2d(F.pad(x, self.padding()), self.effective_weight(), self.bias, stride=self.stride)
         return y[..., : -(-h // self.stride), : -(-w // self.stride)]

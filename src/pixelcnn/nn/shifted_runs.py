@@ -23,48 +23,35 @@ the stride: a write of row ``r`` only overwrites rows no later read needs
 last write; only "down-right" layers are run by positions, and their windows
 never reach right of their position on its own row; "down" layers are run by
 whole rows).
-Runs live in a :class:`~pixelcnn.nn.step.Cache` (never in a state dict) and
+Runs speak the protocol of :mod:`pixelcnn.nn.step` and live in its
+:class:`~pixelcnn.nn.step.Cache` (never in a state dict) and
 read the weights once, when made: a run must not outlive a weight update.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 
-from pixelcnn.nn.step import Cache
+from pixelcnn.nn.step import Cache, Step
 
 
-@dataclass(frozen=True)
-class At:
-    """Where a stride-1 layer computes: row ``i`` (``j`` None) or position ``(i, j)``
-    of its input map of ``size`` (its output map has the same size)."""
-
-    cache: Cache
-    size: tuple[int, int]
-    i: int
-    j: int | None = None
-
-    def run(self, conv) -> "ConvRun":
-        return conv_run(self.cache, conv, self.size)
-
-    def nin(self, layer, x: torch.Tensor) -> torch.Tensor:
-        """A 1x1 layer at one position: ``[B, in, 1, 1]`` -> ``[B, out, 1, 1]``."""
-        state = self.cache.state(layer)
-        if "flat" not in state:  # the weight, normalised once per run: [in, out]
-            state["flat"] = layer.effective_weight().detach()[:, :, 0, 0].t().contiguous()
-            state["bias"] = layer.bias.detach()
-        out = torch.addmm(state["bias"], x.reshape(x.shape[0], -1), state["flat"])
-        return out.view(out.shape[0], -1, 1, 1)
+def nin_position(layer, x: torch.Tensor, step: Step) -> torch.Tensor:
+    """A 1x1 layer at the position of ``step``: ``[B, in, 1, 1]`` -> ``[B, out, 1, 1]``,
+    with the weight normalised once per run."""
+    state = step.cache.state(layer)
+    if "flat" not in state:  # [in, out]
+        state["flat"] = layer.effective_weight().detach()[:, :, 0, 0].t().contiguous()
+        state["bias"] = layer.bias.detach()
+    out = torch.addmm(state["bias"], x.reshape(x.shape[0], -1), state["flat"])
+    return out.view(out.shape[0], -1, 1, 1)
 
 
-def conv_run(cache: Cache, conv, size: tuple[int, int]) -> "ConvRun":
+def conv_run(cache: Cache, conv, size: tuple[int, int]) -> "ShiftedRun":
     """The run of ``conv`` (a ShiftedConv2d reading a map of ``size``) in ``cache``."""
     state = cache.state(conv)
     if "run" not in state:
-        state["run"] = ConvRun(conv, cache.batch, size)
+        state["run"] = ShiftedRun(conv, cache.batch, size)
     return state["run"]
 
 
@@ -100,7 +87,7 @@ class _Ring:
         return self.memory[:, r % self.depth]
 
 
-class ConvRun:
+class ShiftedRun:
     """A :class:`~pixelcnn.nn.shifted.ShiftedConv2d` reading an input map of ``size``."""
 
     def __init__(self, conv, batch: int, size: tuple[int, int]):
@@ -135,10 +122,12 @@ class ConvRun:
         out = torch.addmm(self.bias, window.reshape(window.shape[0], -1), self.flat)
         return out.view(out.shape[0], -1, 1, 1)
 
-    def step(self, x: torch.Tensor, at: At) -> torch.Tensor:
-        """Stride 1: store ``x`` at ``at`` and return the output there."""
-        self.write(x, at.i, at.j)
-        return self.row(at.i) if at.j is None else self.position(at.i, at.j)
+    def step(self, x: torch.Tensor, step: Step) -> torch.Tensor:
+        """Stride 1: store ``x``, one row or one position of the input (:meth:`Step.at`),
+        and return the output there."""
+        i, j = step.rows[0], (step.cols[0] if step.is_position else None)
+        self.write(x, i, j)
+        return self.row(i) if j is None else self.position(i, j)
 
 
 class TransposedRun:

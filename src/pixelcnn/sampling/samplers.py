@@ -7,10 +7,11 @@ they get the parameters of the next step:
 
 - ``reference``: a full forward pass of the network over the canvas, every
   step (H*W*G passes: the yardstick, kept because it is obviously right);
-- ``fast``: the network's incremental ``step`` (Ramachandran et al. 2017),
-  which computes each activation once from per-layer caches. A network
-  declares it with ``supports_cached = True``; for one that does not, "fast"
-  falls back to the reference sampler and says so.
+- ``fast``: the network's incremental pass (Ramachandran et al. 2017;
+  :mod:`pixelcnn.nn.step`), ``network(canvas, cond, Step.pixel(...))``, which
+  computes each activation once from per-layer caches. A network declares it
+  with ``supports_cached = True``; for one that does not, "fast" falls back to
+  the reference sampler and says so.
 
 What a step draws is the likelihood's business (``likelihood.sample``). Given
 the same generator both samplers return identical images, and the tests
@@ -43,7 +44,7 @@ class ReferenceSteps:
 
 
 class CachedSteps:
-    """Parameters ``[B, P]`` at (i, j) from the network's incremental step.
+    """Parameters ``[B, P]`` at (i, j) from the network's incremental pass.
 
     When the first sub-pixels are known for the whole batch (completion), one
     full pass fills every cache first, so stepping starts where sampling does.
@@ -58,7 +59,7 @@ class CachedSteps:
 
     def __call__(self, i: int, j: int, group: int) -> torch.Tensor:
         # a view of the network's output buffer, overwritten at the next step
-        return self.network.step(self.canvas, i, j, group, self.cache, self.cond)
+        return self.network(self.canvas, self.cond, Step.pixel(self.cache, i, j, group))[:, :, 0, 0]
 
 
 def sample(
