@@ -63,7 +63,7 @@ def measure(preset: str, overrides: dict, n: int, repeats: int, reference_steps:
     x = torch.randint(0, cfg.levels, (n, c, h, w), generator=torch.Generator().manual_seed(seed))
     _check_same_first_rows(model, seed)
     model(x)  # warm up
-    steps = ReferenceSteps(model.network, torch.zeros(n, c, h, w, dtype=torch.long), (None, None))
+    steps = ReferenceSteps(model.network, torch.zeros(n, c, h, w, dtype=torch.long), None)
     g = model.likelihood.groups  # sampling steps per pixel: C for the categorical, 1 for the mixture
     positions = [(k // (w * g), (k // g) % w, k % g) for k in range(reference_steps)]
     # Interleaved, so that a machine whose speed drifts (a shared VM) affects all three alike.

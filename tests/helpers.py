@@ -72,7 +72,7 @@ def step_blocks(model) -> list[tuple[slice, slice]]:
     return model.likelihood.steps()
 
 
-def block_gradient(model, x: torch.Tensor, b: int, i: int, j: int, block: slice, cond=(None, None)) -> torch.Tensor:
+def block_gradient(model, x: torch.Tensor, b: int, i: int, j: int, block: slice, cond=None) -> torch.Tensor:
     """|d (w . params[b, block, i, j]) / d input| for a random w, at the input encoder's output
     and summed over each sub-pixel's features: ``[B, C, H, W]`` (float64)."""
     weights = torch.randn(block.stop - block.start, dtype=torch.float64, generator=torch.Generator().manual_seed(7))

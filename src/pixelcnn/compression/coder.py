@@ -134,7 +134,7 @@ def _code(model, count: int, batch: int, symbols_of, progress: bool, desc: str) 
         for first in range(0, count, batch):
             k = min(batch, count - first)
             canvas = torch.zeros(k, c, h, w, dtype=torch.long, device=device)
-            for i, j, g, params in walk(model, canvas, (None, None), order):
+            for i, j, g, params in walk(model, canvas, None, order):
                 for n in range(width):
                     ch = g * width + n
                     given = canvas[:, g * width : (g + 1) * width, i, j]  # colours not yet coded are 0
@@ -164,7 +164,7 @@ def _device(model) -> torch.device:
 
 def _check_model(model) -> None:
     cfg = model.config
-    if getattr(cfg, "num_classes", 0) or getattr(cfg, "cond_dim", 0):
+    if model.conditional:
         raise PixelCNNError(f"this {model.name} model is conditional; compression supports unconditional models only")
     if not hasattr(model.likelihood, "coding_probs"):
         raise PixelCNNError(f"the {model.likelihood.name} likelihood does not expose coding distributions")

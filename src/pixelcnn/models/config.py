@@ -21,6 +21,7 @@ from pixelcnn.coerce import at_least, between, allowed_for, check_fields, check_
 from pixelcnn.errors import ConfigError
 from pixelcnn.levels import MAX_LEVELS
 from pixelcnn.likelihoods import LIKELIHOODS, make_likelihood
+from pixelcnn.nn.condition_map import COND_MAPS, make_cond_map
 from pixelcnn.nn.inputs import INPUTS, make_input
 from pixelcnn.parts import merge_spec
 
@@ -52,6 +53,11 @@ def likelihood_field(default: str = "categorical"):
 def input_field(default: str = "scaled"):
     """A model config's ``input``: a spec of :data:`~pixelcnn.nn.inputs.INPUTS`."""
     return dataclasses.field(default_factory=lambda: {"name": default}, metadata={"part": INPUTS})
+
+
+def cond_map_field():
+    """A model config's ``cond_map``: a spec of :data:`~pixelcnn.nn.condition_map.COND_MAPS`."""
+    return dataclasses.field(default_factory=lambda: {"name": "none"}, metadata={"part": COND_MAPS})
 
 
 def register_config(cls: type) -> type:
@@ -144,9 +150,11 @@ def check_common(cfg) -> None:
 
 
 def check_parts(cfg) -> None:
-    """Build the likelihood and the input encoder once, so their options are checked with the config."""
+    """Build the likelihood, the input encoder and the map encoder once, so their options are
+    checked with the config."""
     likelihood_of(cfg)
     input_of(cfg)
+    cond_map_of(cfg)
 
 
 def likelihood_of(cfg):
@@ -157,3 +165,8 @@ def likelihood_of(cfg):
 def input_of(cfg):
     """The input encoder a model config names (see :mod:`pixelcnn.nn.inputs`)."""
     return make_input(cfg.input, levels=cfg.levels, colours=cfg.in_channels)
+
+
+def cond_map_of(cfg):
+    """The condition map encoder a model config names (see :mod:`pixelcnn.nn.condition_map`)."""
+    return make_cond_map(getattr(cfg, "cond_map", "none"))

@@ -16,8 +16,12 @@ vector add biases to the gates of both stacks (eq. 4 of the paper).
 Fast sampling: the vertical stack is advanced one row at a time, when the row
 above is complete, and the horizontal stack one sub-pixel at a time.
 
-Not implemented: the spatial (map-shaped) conditioning of the paper's
-section 2.3 and its PixelCNN auto-encoder.
+Class labels and vectors add a bias to both stacks of every layer (the
+paper's eq. 4); a condition map (``cond_map``) adds a 1x1 projection of its
+features there, position by position (the paper's section 2.3, with a map
+encoder in place of its deconvolutional network).
+
+Not implemented: the paper's PixelCNN auto-encoder.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelcnn.models.config import check, check_common, input_field, likelihood_field, likelihood_of, register_config
+from pixelcnn.models.config import cond_map_field, cond_map_of, check, check_common, input_field, likelihood_field, likelihood_of, register_config
 from pixelcnn.nn import MaskedConv2d, Step, gate
 from pixelcnn.nn.condition import Conditioning
 
@@ -59,6 +63,7 @@ class GatedPixelCNNConfig:
     cond_dim: int = 0
     likelihood: dict = likelihood_field("categorical")
     input: dict = input_field("scaled")
+    cond_map: dict = cond_map_field()
 
     def __post_init__(self):
         check_common(self)
@@ -85,9 +90,10 @@ class GatedLayer(nn.Module):
         self.link = MaskedConv2d(2 * p, 2 * p, 1, "full", weight_norm=wn)
         self.skip = MaskedConv2d(p, p, 1, "B", c, weight_norm=wn)
         self.res = None if first or last else MaskedConv2d(p, p, 1, "B", c, weight_norm=wn)
-        conditional = cfg.num_classes or cfg.cond_dim
-        self.vcond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * p) if conditional else None
-        self.hcond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * p) if conditional else None
+        maps = cond_map_of(cfg).width
+        conditional = cfg.num_classes or cfg.cond_dim or maps
+        self.vcond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * p, maps) if conditional else None
+        self.hcond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * p, maps) if conditional else None
 
 
 class GatedPixelCNN(nn.Module):
@@ -101,6 +107,7 @@ class GatedPixelCNN(nn.Module):
         self.config = cfg = config
         self.groups = c = groups
         self.encoder = encoder
+        self.cond_map = cond_map_of(cfg)
         self.layers = nn.ModuleList(GatedLayer(cfg, first=k == 0, c=c, inputs=encoder.channels, last=k == cfg.layers)
                                     for k in range(cfg.layers + 1))
         wn = cfg.norm == "weight"
@@ -119,15 +126,16 @@ class GatedPixelCNN(nn.Module):
         """The last layer (zeroing it makes every distribution uniform)."""
         return self.head[-1]
 
-    def forward(self, x: torch.Tensor, cond=(None, None), step: Step | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cond=None, step: Step | None = None) -> torch.Tensor:
         """``x`` levels ``[B, C, H, W]`` (the whole image, also in a step); ``cond`` a
-        ``(labels, vector)`` pair. Returns the parameters of the step's region
+        checked condition (:mod:`pixelcnn.nn.condition`). Returns the parameters of the step's region
         (:mod:`pixelcnn.nn.step`), of the whole image without one.
 
         At a one-pixel step the vertical stack computes row ``i - 1`` the first time
         row ``i`` is visited (that row is complete by then); its links serve the
         whole of row ``i``.
         """
+        cond = self.cond_map.bind(cond, step)
         if step is None or not step.is_position:
             links = [shift_down(v) for v in self.vertical(x, cond, step)]
             return self.horizontal(x, links, cond, step)
@@ -151,7 +159,7 @@ class GatedPixelCNN(nn.Module):
             else:
                 pre = layer.vconv(gate(v), step)
             if layer.vcond is not None:
-                pre = pre + layer.vcond(*cond)
+                pre = pre + layer.vcond(cond, pre, step)
             links.append(layer.link(pre))
             v = pre
         return links
@@ -166,7 +174,7 @@ class GatedPixelCNN(nn.Module):
                 pre = layer.hconv(h, step)
             pre = pre + link
             if layer.hcond is not None:
-                pre = pre + layer.hcond(*cond)
+                pre = pre + layer.hcond(cond, pre, step)
             g = gate(pre, c)
             out = layer.skip(g, step)
             skip = out if skip is None else skip + out

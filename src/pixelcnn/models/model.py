@@ -12,7 +12,8 @@ from torch import nn
 
 from pixelcnn.errors import PixelCNNError
 from pixelcnn.labels import check_labels
-from pixelcnn.nn.condition import split_cond
+from pixelcnn.nn.condition import Condition, as_condition
+from pixelcnn.nn.condition_map import check_map
 from pixelcnn.units import bits_per_dim
 
 
@@ -38,6 +39,13 @@ class AutoregressiveModel(nn.Module):
         """Sub-pixels per image, C * H * W."""
         return self.config.in_channels * self.config.image_size[0] * self.config.image_size[1]
 
+    @property
+    def conditional(self) -> bool:
+        """Whether the model needs a condition: labels, vectors or a map."""
+        cfg, encoder = self.config, getattr(self.network, "cond_map", None)
+        return bool(getattr(cfg, "num_classes", 0) or getattr(cfg, "cond_dim", 0) or
+                    (encoder is not None and encoder.width))
+
     def forward(self, x: torch.Tensor, cond=None) -> torch.Tensor:
         """The likelihood's parameter map ``[B, P, H, W]`` for every position."""
         x = self.check_images(x)
@@ -50,9 +58,9 @@ class AutoregressiveModel(nn.Module):
         x = self.check_images(x)
         return self.trusted_log_prob_map(x, self.check_cond(cond, x.shape[0]))
 
-    def trusted_log_prob_map(self, x: torch.Tensor, cond=(None, None)) -> torch.Tensor:
+    def trusted_log_prob_map(self, x: torch.Tensor, cond=None) -> torch.Tensor:
         """:meth:`log_prob_map` of levels checked already (long ``[B, C, H, W]`` in ``[0, L)``)
-        and a checked ``(labels, vector)`` pair. Nothing is checked, so nothing waits for the
+        and a checked condition. Nothing is checked, so nothing waits for the
         device: the training step's batches were checked when their data was read."""
         return self.likelihood.log_prob_map(x, self.network(x, cond))
 
@@ -93,9 +101,10 @@ class AutoregressiveModel(nn.Module):
             )
         return x.long()
 
-    def check_cond(self, cond, batch: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """Validate a condition (see :func:`~pixelcnn.nn.condition.split_cond`)."""
-        labels, vector = split_cond(cond)
+    def check_cond(self, cond, batch: int) -> Condition:
+        """Validate a condition (see :func:`~pixelcnn.nn.condition.as_condition`)."""
+        cond = as_condition(cond)
+        labels, vector = cond.labels, cond.vector
         classes = getattr(self.config, "num_classes", 0)
         dim = getattr(self.config, "cond_dim", 0)
         if classes and labels is None:
@@ -112,4 +121,4 @@ class AutoregressiveModel(nn.Module):
                 raise PixelCNNError(f"this {self.name} model takes no conditioning vector (cond_dim = 0)")
             if vector.shape != (batch, dim):
                 raise PixelCNNError(f"conditioning vectors must have shape [{batch}, {dim}], got {list(vector.shape)}")
-        return labels, vector
+        return Condition(labels, vector, check_map(self.network, cond.map, batch, self.name))

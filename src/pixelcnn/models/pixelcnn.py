@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pixelcnn.models.config import check, check_common, input_field, likelihood_field, likelihood_of, register_config
+from pixelcnn.models.config import cond_map_field, cond_map_of, check, check_common, input_field, likelihood_field, likelihood_of, register_config
 from pixelcnn.nn import MaskedConv2d, Step, make_norm
 from pixelcnn.nn.condition import Conditioning
 
@@ -54,6 +54,7 @@ class PixelCNNConfig:
     cond_dim: int = 0
     likelihood: dict = likelihood_field("categorical")
     input: dict = input_field("scaled")
+    cond_map: dict = cond_map_field()
 
     def __post_init__(self):
         check_common(self)
@@ -112,7 +113,8 @@ class PixelCNN(nn.Module):
         c, n = groups, cfg.hidden
         wn = cfg.norm == "weight"
         self.conv_in = MaskedConv2d(encoder.channels, n, cfg.kernel_in, "A", c, weight_norm=wn)
-        self.cond = Conditioning(cfg.num_classes, cfg.cond_dim, n)
+        self.cond_map = cond_map_of(cfg)
+        self.cond = Conditioning(cfg.num_classes, cfg.cond_dim, n, self.cond_map.width)
         if cfg.block == "plain":
             self.norm_in = make_norm(cfg.norm, n, c)
             self.blocks = nn.ModuleList(PlainLayer(n, cfg.kernel, c, cfg.norm) for _ in range(cfg.layers))
@@ -123,15 +125,15 @@ class PixelCNN(nn.Module):
         self.head = nn.ModuleList(MaskedConv2d(a, b, 1, "B", c, weight_norm=wn)
                                   for a, b in zip(widths, widths[1:] + [params]))
 
-    def forward(self, x: torch.Tensor, cond=(None, None), step: Step | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cond=None, step: Step | None = None) -> torch.Tensor:
         """``x`` levels ``[B, C, H, W]`` (the whole image, also in a step);
-        ``cond`` a ``(labels, vector)`` pair. Returns the parameters of the step's region
+        ``cond`` a checked condition (:mod:`pixelcnn.nn.condition`). Returns the parameters of the step's region
         (:mod:`pixelcnn.nn.step`), of the whole image without one."""
+        cond = self.cond_map.bind(cond, step)
         h = self.conv_in.read_image(x, self.encoder, step)
         if self.config.block == "plain":
             h = torch.relu(self.norm_in(h))
-        if cond[0] is not None or cond[1] is not None:
-            h = h + self.cond(*cond)
+        h = h + self.cond(cond, h, step)
         for block in self.blocks:
             h = block(h, step)
         for conv in self.head:

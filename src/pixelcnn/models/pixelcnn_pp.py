@@ -36,7 +36,8 @@ Weight normalisation (``norm="weight"``) is in every shifted and 1x1 layer
 except the colour-masked head; its data-dependent initialisation is a
 separate call, :func:`pixelcnn.nn.weight_norm.initialize_from_data`.
 Class labels and vectors add a bias to the gates of every block, as in the
-paper's conditional model.
+paper's conditional model; a condition map (``cond_map``) adds its features,
+resized to the block's resolution.
 
 Fast sampling (Ramachandran et al. 2017): ``u`` advances a row at a time
 (every resolution when its row is complete), ``ul`` a position at a time; a
@@ -60,7 +61,7 @@ from torch import nn
 
 from pixelcnn.errors import ConfigError, PixelCNNError
 from pixelcnn.coerce import at_least, between, check_fields, one_of
-from pixelcnn.models.config import FIELD_RANGES, check_parts, input_field, likelihood_field, register_config
+from pixelcnn.models.config import cond_map_field, cond_map_of, FIELD_RANGES, check_parts, input_field, likelihood_field, register_config
 from pixelcnn.nn import MaskedConv2d
 from pixelcnn.nn.condition import Conditioning
 from pixelcnn.nn.shifted import Nin, ShiftedConv2d, ShiftedConvTranspose2d, concat_elu
@@ -94,6 +95,7 @@ class PixelCNNPPConfig:
     cond_dim: int = 0
     likelihood: dict = likelihood_field("logistic-mixture")
     input: dict = input_field("scaled")
+    cond_map: dict = cond_map_field()
 
     def __post_init__(self):
         check_fields(self, self.ARCH, FIELD_RANGES)  # check_common less its odd-kernel rule: no kernel fields here
@@ -112,8 +114,9 @@ class GatedResnet(nn.Module):
         self.nin = Nin(2 * aux, n, weight_norm=wn) if aux else None
         self.dropout = nn.Dropout(cfg.dropout)
         self.conv2 = ShiftedConv2d(2 * n, 2 * n, kernel, kind, weight_norm=wn, init_scale=0.1)
-        conditional = cfg.num_classes or cfg.cond_dim
-        self.cond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * n) if conditional else None
+        maps = cond_map_of(cfg).width
+        conditional = cfg.num_classes or cfg.cond_dim or maps
+        self.cond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * n, maps) if conditional else None
 
     def forward(self, x: torch.Tensor, aux: torch.Tensor | None, cond, at: Step | None = None) -> torch.Tensor:
         h = self.conv1(concat_elu(x), at)
@@ -121,7 +124,7 @@ class GatedResnet(nn.Module):
             h = h + self.nin(concat_elu(aux), at)
         h = self.conv2(self.dropout(concat_elu(h)), at)
         if self.cond is not None:
-            h = h + self.cond(*cond)
+            h = h + self.cond(cond, h, at)
         a, b = h.chunk(2, dim=1)
         return x + a * torch.sigmoid(b)
 
@@ -168,6 +171,7 @@ class PixelCNNPP(nn.Module):
         super().__init__()
         self.config = cfg = config
         self.encoder = encoder
+        self.cond_map = cond_map_of(cfg)
         c, n, wn, top = cfg.in_channels, cfg.hidden, cfg.norm == "weight", cfg.resolutions - 1
         e = encoder.channels
         if groups not in (1, c):
@@ -191,9 +195,9 @@ class PixelCNNPP(nn.Module):
         """The last layer (zeroing it makes every parameter zero)."""
         return self.head.out
 
-    def forward(self, x: torch.Tensor, cond=(None, None), step: Step | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cond=None, step: Step | None = None) -> torch.Tensor:
         """``x`` levels ``[B, C, H, W]`` (or encoded features, for gradients; the whole
-        image, also in a step); ``cond`` a ``(labels, vector)`` pair. Returns the
+        image, also in a step); ``cond`` a checked condition (:mod:`pixelcnn.nn.condition`). Returns the
         parameters of the step's region (:mod:`pixelcnn.nn.step`), of the whole image
         without one.
 
@@ -201,6 +205,7 @@ class PixelCNNPP(nn.Module):
         Any other step (the sampler's prefill of a known prefix) is one whole pass,
         cut to the region; the next pixel step catches the caches up over the pixels
         before it."""
+        cond = self.cond_map.bind(cond, step)
         if step is not None and step.is_position:
             return self._pixel(x, cond, step)
         out = self._whole(x, cond)

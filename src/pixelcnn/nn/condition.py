@@ -1,43 +1,104 @@
-"""Conditioning on a class label and/or a dense vector (van den Oord et al. 2016b, eq. 4).
+"""What a model is conditioned on, and how each layer adds it.
 
-A condition becomes a per-image bias ``[B, channels, 1, 1]`` added to a
-layer's pre-activations; it is the same at every position, so it never
-breaks causality.
+A condition is known in full before sampling starts, so every position may
+see all of it: it never breaks causality. It has up to three parts:
+
+- class labels ``[B]`` (van den Oord et al. 2016b, eq. 4) and dense vectors
+  ``[B, D]``: one bias per image, the same at every position;
+- a map: codes ``[B, h, w]`` or floats ``[B, Cc, h, w]`` (a VQ-VAE-2 bottom
+  prior's top codes). The model's map encoder (:mod:`pixelcnn.nn.condition_map`)
+  turns it into features at every resolution the network uses, and each
+  layer adds a 1x1 projection of them.
+
+Each conditioned layer owns a :class:`Conditioning`. During an incremental run
+(:mod:`pixelcnn.nn.step`) the map's features and each layer's projection of
+them are computed once per run, and a step reads its region.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 from torch import nn
 
+from pixelcnn.nn.layers import conv1x1
 
-def split_cond(cond) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """``cond`` as ``(labels [B] long, vector [B, D] float)``, either may be None.
 
-    Accepts None, an integer tensor of labels, a float tensor of vectors, or a
-    dict with keys ``"labels"`` and/or ``"vector"``.
+@dataclass
+class Condition:
+    """The parts of a condition, each optional; ``encoder`` (the model's map encoder) is
+    attached by :meth:`pixelcnn.nn.condition_map.MapEncoder.bind`."""
+
+    labels: torch.Tensor | None = None
+    vector: torch.Tensor | None = None
+    map: torch.Tensor | None = None
+    encoder: nn.Module | None = field(default=None, repr=False)
+    _features: dict = field(default_factory=dict, repr=False)
+
+    def features(self, size: tuple[int, int], step=None) -> torch.Tensor:
+        """The map's features at ``size``: ``[B, F, *size]``, once per forward pass (once
+        per run with a ``step``)."""
+        memo = self._features if step is None else step.cache.state(self.encoder)
+        key = tuple(size)
+        if key not in memo:
+            memo[key] = self.encoder.resized(self.map, key, memo)
+        return memo[key]
+
+
+def as_condition(cond) -> Condition:
+    """``cond`` as a :class:`Condition`.
+
+    Accepts None, a Condition, a ``(labels, vector)`` pair, a dict with keys
+    ``"labels"``, ``"vector"`` and/or ``"map"``, or one tensor: integer ``[B]``
+    labels, float ``[B, D]`` vectors, integer ``[B, h, w]`` code maps or float
+    ``[B, Cc, h, w]`` maps.
     """
     if cond is None:
-        return None, None
+        return Condition()
+    if isinstance(cond, Condition):
+        return cond
+    if isinstance(cond, tuple):
+        return Condition(*cond)
     if isinstance(cond, dict):
-        return cond.get("labels"), cond.get("vector")
-    if torch.is_floating_point(cond):
-        return None, cond
-    return cond, None
+        return Condition(cond.get("labels"), cond.get("vector"), cond.get("map"))
+    if isinstance(cond, torch.Tensor):
+        floating = torch.is_floating_point(cond)
+        if cond.dim() == (4 if floating else 3):
+            return Condition(map=cond)
+        return Condition(vector=cond) if floating else Condition(labels=cond)
+    return Condition(labels=cond)  # anything else: checked (and refused) as labels
 
 
 class Conditioning(nn.Module):
-    """Class embedding plus a linear map of the dense vector -> bias ``[B, channels, 1, 1]``."""
+    """Class embedding, linear map of the vector and 1x1 projection of the map features
+    -> a bias broadcastable to ``[B, channels, H, W]``."""
 
-    def __init__(self, num_classes: int, cond_dim: int, channels: int):
+    def __init__(self, num_classes: int, cond_dim: int, channels: int, map_features: int = 0):
         super().__init__()
         self.embed = nn.Embedding(num_classes, channels) if num_classes else None
         self.project = nn.Linear(cond_dim, channels, bias=False) if cond_dim else None
+        self.map = nn.Conv2d(map_features, channels, 1, bias=False) if map_features else None
+        if self.map is not None:
+            nn.init.normal_(self.map.weight, std=map_features ** -0.5)
 
-    def forward(self, labels: torch.Tensor | None, vector: torch.Tensor | None) -> torch.Tensor | float:
+    def forward(self, cond: Condition, like: torch.Tensor, step=None) -> torch.Tensor | float:
+        """The bias for a layer output ``like`` (the whole map, or the step's region of a
+        map of ``step.map_size``)."""
         bias = 0.0
-        if self.embed is not None and labels is not None:
-            bias = bias + self.embed(labels)
-        if self.project is not None and vector is not None:
-            bias = bias + self.project(vector)
-        return bias if isinstance(bias, float) else bias[:, :, None, None]
+        if self.embed is not None and cond.labels is not None:
+            bias = bias + self.embed(cond.labels)[:, :, None, None]
+        if self.project is not None and cond.vector is not None:
+            bias = bias + self.project(cond.vector)[:, :, None, None]
+        if self.map is not None and cond.map is not None:
+            bias = bias + self._map_bias(cond, like, step)
+        return bias
+
+    def _map_bias(self, cond: Condition, like: torch.Tensor, step) -> torch.Tensor:
+        if step is None:
+            return conv1x1(cond.features(like.shape[-2:]), self.map.weight, None)
+        state = step.cache.state(self)
+        size = step.map_size
+        if size not in state:  # the whole map's projection, once per run
+            state[size] = conv1x1(cond.features(size, step), self.map.weight.detach(), None)
+        return step.region(state[size])

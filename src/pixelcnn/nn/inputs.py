@@ -77,7 +77,7 @@ def make_input(spec, *, levels: int, colours: int) -> nn.Module:
     return INPUTS.build(spec, levels=levels, colours=colours)
 
 
-def subpixel_gradient(network: nn.Module, x: torch.Tensor, objective, cond=(None, None)) -> torch.Tensor:
+def subpixel_gradient(network: nn.Module, x: torch.Tensor, objective, cond=None) -> torch.Tensor:
     """``|d objective(network(features)) / d features|`` summed over each sub-pixel's
     features, where ``features = network.encoder(x)``: ``[B, C, H, W]``.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pixelcnn.nn.condition import split_cond
+from pixelcnn.nn.condition import as_condition
 
 
 class Loss(nn.Module):
@@ -25,8 +25,9 @@ class Loss(nn.Module):
 
         The batch and its labels are the trainer's own, checked when the data was read, so the
         model's checks (which read values back from the device) are skipped."""
-        labels, vector = split_cond(cond)
-        cond = (None if labels is None else labels.long(), vector)
+        cond = as_condition(cond)
+        if cond.labels is not None:
+            cond.labels = cond.labels.long()
         return -self.model.trusted_log_prob_map(x.long(), cond).flatten(1).sum(1).float()
 
 
