@@ -69,6 +69,12 @@ class DataSection:
     ``top``), with labels ``top_train_labels``, else ``train_labels`` (shared by
     every field; :mod:`pixelcnn.data.arrays`).
 
+    ``cond_field`` names arrays of the same ``.npz`` file holding a code map per
+    image (``cond_field=top``: ``top_train``, ...; a VQ-VAE-2 bottom prior is
+    conditioned on the top codes): the model is then conditioned on that map
+    (its ``cond_map`` is a ``codes`` encoder, whose levels and size come from
+    the data), and every split must hold as many maps as images.
+
     ``ordered``: whether the levels are ordered (nearby levels mean nearby
     things), which a likelihood such as the logistic mixture assumes. Pixels
     always are; codes are not unless this says so (a VQ-VAE's code indices are
@@ -91,6 +97,7 @@ class DataSection:
     name: str = "mnist5k"
     kind: str = setting("pixels", one_of(*KINDS))
     field: str = ""
+    cond_field: str = ""
     ordered: bool = False
     data_dir: str = ""
     image_size: tuple[int, int] = setting((0, 0), at_least(0, "0: keep the set's size"))
@@ -171,7 +178,7 @@ class RunConfig:
 
 
 SECTIONS = {"model": ModelSection, "data": DataSection, "train": TrainSection}
-MODEL_PARTS = ("likelihood", "input")  # model fields that are registered parts with options
+MODEL_PARTS = ("likelihood", "input", "cond_map")  # model fields that are registered parts with options
 
 
 def check_run_config(cfg: RunConfig) -> None:
@@ -184,7 +191,7 @@ def check_run_config(cfg: RunConfig) -> None:
         raise ConfigError("train.schedule = cosine needs train.max_steps (the length of the cosine)")
     if not (t.epochs or t.max_steps or t.max_minutes):
         raise ConfigError("set at least one of train.epochs, train.max_steps, train.max_minutes")
-    check_model_section(cfg.model)
+    check_model_section(cfg.model, d)
     if d.kind == "pixels" or d.levels:  # otherwise K is known once the codes are read
         check_model_levels(cfg.model, d.levels or MAX_PIXEL_LEVELS)
     check_model_order(cfg.model, d)
@@ -209,6 +216,11 @@ def check_data_section(d: DataSection) -> None:
     if d.kind == "pixels" and d.levels > MAX_PIXEL_LEVELS:
         raise ConfigError(f"data.levels = {d.levels}: pixels have at most {MAX_PIXEL_LEVELS} levels; "
                           f"integer maps of more levels are data.kind=codes")
+    if d.cond_field and not d.name.endswith(".npz"):
+        raise ConfigError(f"data.cond_field = {d.cond_field} names arrays of an .npz file; {d.name} is not one")
+    if d.cond_field and d.cond_field == d.field:
+        raise ConfigError(f"data.cond_field = {d.cond_field} is also data.field: a model cannot be given "
+                          f"what it models")
     if d.kind == "codes":
         for key, value, plain in (("image_size", d.image_size, (0, 0)), ("channels", d.channels, 0),
                                   ("binarize", d.binarize, "none")):
@@ -224,13 +236,20 @@ def check_model_levels(model: ModelSection, levels: int) -> None:
                           f"from the data: drop model.levels, or set data.levels")
 
 
-def check_model_section(model: ModelSection) -> None:
+def check_model_section(model: ModelSection, data: DataSection | None = None) -> None:
     """The preset exists and each override is of the right type and range, before any data is
-    loaded (how the fields combine with the data's shape is checked when the model is built)."""
+    loaded (how the fields combine with the data's shape is checked when the model is built).
+    With ``data.cond_field`` the model's condition map is a ``codes`` one (its levels and size
+    come from the data), so options of that kind are what ``model.cond_map`` may set."""
     from pixelcnn.models import preset_config
     from pixelcnn.models.config import check_values
 
-    check_values(preset_config(model.name), model.overrides, prefix="model")
+    overrides = dict(model.overrides)
+    if data is not None and data.cond_field and "cond_map" in overrides:
+        from pixelcnn.nn.condition_map import COND_MAPS
+
+        COND_MAPS.spec(merge_spec("codes", overrides.pop("cond_map")), "model.cond_map")
+    check_values(preset_config(model.name), overrides, prefix="model")
 
 
 def to_dict(cfg: RunConfig) -> dict:

@@ -30,7 +30,7 @@ def signal_during(monkeypatch, owner, name, number, when=lambda *a, **k: True):
 
 PHASES = {
     "final evaluation": (Trainer, "_score", lambda self, split, kind: kind == "test"),
-    "final samples": (trainer_module, "write_sample_grid", lambda model, path, cfg: path.name == "final.png"),
+    "final samples": (trainer_module, "write_sample_grid", lambda model, path, *rest: path.name == "final.png"),
     "report": (report, "write_report", lambda *a: True),
     "final checkpoint": (Trainer, "save", lambda self: self.step == 3),
 }

@@ -45,7 +45,7 @@ def batches(stream, epochs, size, rank=0, world=1):
         position = 0
         while position < len(stream):
             b = stream.batch(epoch, position, size, rank, world)
-            out.append((b.levels, b.labels, b.real, b.total))
+            out.append((b.levels, b.cond, b.real, b.total))
             position += b.total
     return out
 

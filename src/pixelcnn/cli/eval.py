@@ -35,7 +35,8 @@ def run(args) -> int:
         if split.labels is None:
             raise DataError(f"{args.checkpoint} is class-conditional but {data.name} {args.split} has no labels to score it with")
         labels = split.labels
-    score = evaluate(model, check_shape(model, split), labels, batch_size=args.batch_size, progress=not args.json and show_progress(args))
+    cond = labels if split.maps is None else {"labels": labels, "map": split.maps}  # data.cond_field's maps
+    score = evaluate(model, check_shape(model, split), cond, batch_size=args.batch_size, progress=not args.json and show_progress(args))
     result = {"checkpoint": args.checkpoint, "data": data.name, "split": args.split, **score.to_dict()}
     if args.json:
         print_json(result)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from pixelcnn.errors import ConfigError
+from pixelcnn.nn.condition import move_cond
 from pixelcnn.units import bits_per_dim
 
 
@@ -28,10 +29,12 @@ class Score:
 
 
 @torch.inference_mode()
-def evaluate(model, levels: torch.Tensor, labels: torch.Tensor | None = None, *, batch_size: int = 256,
+def evaluate(model, levels: torch.Tensor, labels=None, *, batch_size: int = 256,
              progress: bool = False) -> Score:
     """Score every image of ``levels`` (integer ``[N, C, H, W]``, a tensor or anything whose
     ``[i:j]`` gives one, such as a split's lazily read levels); no batch is dropped.
+    ``labels``: what the model is given with each image (labels ``[N]``, a dict of labels
+    and maps, see :mod:`pixelcnn.nn.condition`), or None.
 
     The sum runs in float64, so the result does not depend on the batch size
     beyond float32 rounding inside the network.
@@ -50,7 +53,7 @@ def evaluate(model, levels: torch.Tensor, labels: torch.Tensor | None = None, *,
     try:
         for start in starts:
             x = levels[start : start + batch_size].to(device)
-            cond = None if labels is None else labels[start : start + batch_size].to(device)
+            cond = move_cond(labels, lambda t: t[start : start + batch_size].to(device))
             total += model.log_prob(x, cond).double().sum().cpu()
     finally:
         model.train(was_training)

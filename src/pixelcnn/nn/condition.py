@@ -70,6 +70,16 @@ def as_condition(cond) -> Condition:
     return Condition(labels=cond)  # anything else: checked (and refused) as labels
 
 
+def move_cond(cond, fn):
+    """``fn`` applied to every tensor of a condition given as None, a tensor, or a dict of
+    tensors (rows of a batch: ``move_cond(cond, lambda t: t[index])``, or a device move)."""
+    if cond is None:
+        return None
+    if isinstance(cond, dict):
+        return {k: None if v is None else fn(v) for k, v in cond.items()}
+    return fn(cond)
+
+
 class Conditioning(nn.Module):
     """Class embedding, linear map of the vector and 1x1 projection of the map features
     -> a bias broadcastable to ``[B, channels, H, W]``."""

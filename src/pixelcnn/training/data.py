@@ -44,6 +44,7 @@ from pixelcnn.data import dataset_splits, load_dataset
 from pixelcnn.data.codes import codes_levels
 from pixelcnn.data.source import Images, InMemory, as_index, read_all
 from pixelcnn.errors import DataError
+from pixelcnn.nn.condition import move_cond
 from pixelcnn.levels import MAX_PIXEL_LEVELS, quantise
 
 
@@ -119,7 +120,8 @@ class Levels:
 class Split:
     """One split: ``images`` ``[N, C, H, W]`` as stored (a tensor when in memory, else
     a source, see :mod:`pixelcnn.data.source`), ``levels`` the same images as levels in ``[0, L)``
-    (:class:`Levels`, read on demand), ``labels`` long ``[N]`` or None."""
+    (:class:`Levels`, read on demand), ``labels`` long ``[N]`` or None, ``maps`` the code
+    map of each image (``data.cond_field``), long ``[N, h, w]``, or None."""
 
     name: str
     images: torch.Tensor | Images
@@ -127,6 +129,15 @@ class Split:
     labels: torch.Tensor | None
     num_classes: int
     class_names: tuple = ()
+    maps: torch.Tensor | None = None
+
+    def conditions(self, data_cfg):
+        """What the model is given with each image, as the data config asks: None, the
+        labels ``[N]``, or a dict of ``labels`` and ``map`` (see :mod:`pixelcnn.nn.condition`)."""
+        labels = self.labels if data_cfg.conditional else None
+        if self.maps is None:
+            return labels
+        return {"map": self.maps} if labels is None else {"labels": labels, "map": self.maps}
 
 
 def load_split(data_cfg, split: str, *, seed: int = 0) -> Split:
@@ -148,7 +159,41 @@ def load_split(data_cfg, split: str, *, seed: int = 0) -> Split:
     )
     levels = Levels(ds.images, data_cfg, seed=seed)
     images = ds.images.tensor if isinstance(ds.images, InMemory) else ds.images  # a tensor when in memory
-    return Split(split, images, levels, ds.labels, ds.num_classes, tuple(getattr(ds, "class_names", ()) or ()))
+    maps = load_maps(data_cfg, split, len(images)) if data_cfg.cond_field else None
+    return Split(split, images, levels, ds.labels, ds.num_classes, tuple(getattr(ds, "class_names", ()) or ()),
+                 maps)
+
+
+def cond_map_spec(data_cfg, given=None) -> dict:
+    """The model's ``cond_map`` for ``data.cond_field``'s maps: a ``codes`` encoder with their
+    levels and size, and the other options of ``given`` (``model.cond_map.dim=64``). One line
+    if ``given`` names another kind of map, or levels or a size that the data does not have."""
+    from pixelcnn.parts import merge_spec
+
+    maps = load_maps(data_cfg, data_cfg.train_split)
+    spec = {"name": "codes", "levels": codes_levels(data_cfg.name, data_cfg.cond_field), "size": list(maps.shape[1:])}
+    given = merge_spec(given or "codes", {})
+    for key, value in spec.items():
+        if key in given and (list(given[key]) if key == "size" else given[key]) != value:
+            raise DataError(f"model.cond_map {key} = {given[key]} conflicts with the {data_cfg.cond_field} "
+                            f"maps of {data_cfg.name} ({value}); they come from the data: drop it")
+    return {**given, **spec}
+
+
+def load_maps(data_cfg, split: str, count: int | None = None) -> torch.Tensor:
+    """The code maps ``[N, h, w]`` (long) of ``split`` in ``data.cond_field``'s arrays: one
+    per image (``count``), else one line of DataError."""
+    field = data_cfg.cond_field
+    ds = load_dataset(data_cfg.name, split, kind="codes", field=field, valid_fraction=carve_fraction(data_cfg),
+                      levels=codes_levels(data_cfg.name, field))
+    maps = ds.images
+    if maps.shape[1] != 1:
+        raise DataError(f"{data_cfg.name} {field}: condition maps must be one code map per image "
+                        f"([N, h, w]), got {maps.shape[1]} channels")
+    if count is not None and len(maps) != count:
+        raise DataError(f"{data_cfg.name}: the {split} split holds {count} images but {len(maps)} "
+                        f"{field} maps (data.cond_field); they must pair up")
+    return maps[:, 0].long()
 
 
 def carve_fraction(data_cfg) -> float:
@@ -170,14 +215,15 @@ def validation_split_name(data_cfg) -> str:
 
 @dataclass
 class Batch:
-    """One process's part of a global batch: ``levels`` long ``[b, C, H, W]``, ``labels`` long
-    ``[b]`` or None. The first ``real`` images are its share; ``total`` counts the images of
+    """One process's part of a global batch: ``levels`` long ``[b, C, H, W]``, ``cond`` what the
+    model is given with them (labels ``[b]``, a dict of labels and maps, or None). The
+    first ``real`` images are its share; ``total`` counts the images of
     the whole global batch (every process's share together). A process whose share is
     empty (a short last batch of an epoch, fewer images than processes) gets one image of
     the batch to run with ``real = 0``, so that every process computes the same graph."""
 
     levels: torch.Tensor
-    labels: torch.Tensor | None
+    cond: torch.Tensor | dict | None
     real: int
     total: int
 
@@ -195,19 +241,20 @@ class TrainStream:
     first image not yet trained on, whatever its global batch.
 
     ``images``: a uint8 tensor ``[N, C, H, W]`` or a source read on demand; a
-    process then reads only the rows of its own shares. ``workers`` (default
+    process then reads only the rows of its own shares. ``cond``: what the model
+    is given with each image (:meth:`Split.conditions`), or None. ``workers`` (default
     ``data.workers``): DataLoader processes that read such a source ahead, once
     the calls go in order (each call asks for the batch after the last one);
     ``pin``: give batches in pinned memory (for a CUDA device).
     """
 
-    def __init__(self, images: torch.Tensor | Images, labels: torch.Tensor | None, data_cfg, seed: int, *,
+    def __init__(self, images: torch.Tensor | Images, cond, data_cfg, seed: int, *,
                  workers: int | None = None, pin: bool = False):
         if images.shape[0] == 0:
             raise DataError(f"the training split of {data_cfg.name} has no images")
         self.images = InMemory(images) if isinstance(images, torch.Tensor) else images
         data_cfg = with_levels(data_cfg)
-        self.labels, self.data_cfg, self.seed, self.pin = labels, data_cfg, seed, pin
+        self.cond, self.data_cfg, self.seed, self.pin = cond, data_cfg, seed, pin
         self.workers = getattr(data_cfg, "workers", 0) if workers is None else workers
         self._epoch, self._levels, self._perm = None, None, None
         self._next, self._ahead = None, None  # the call expected next; the workers' batches
@@ -232,13 +279,13 @@ class TrainStream:
         if isinstance(got, DataError):  # raised in a worker: one line here, not the worker's traceback
             raise got
         self._next = self._after(key)
-        levels, labels, real, total = got
+        levels, cond, real, total = got
         if self.pin:
-            levels, labels = levels.pin_memory(), None if labels is None else labels.pin_memory()
-        return Batch(levels, labels, real, total)
+            levels, cond = levels.pin_memory(), move_cond(cond, lambda t: t.pin_memory())
+        return Batch(levels, cond, real, total)
 
     def read(self, epoch: int, position: int, batch_size: int, rank: int, world: int) -> tuple:
-        """``(levels, labels, real, total)`` of :meth:`batch`, read now in this process."""
+        """``(levels, cond, real, total)`` of :meth:`batch`, read now in this process."""
         whole = self._order(epoch)[position : position + batch_size * world]  # [n <= batch_size * world]
         take = whole[rank::world]
         real = int(take.numel())
@@ -249,8 +296,7 @@ class TrainStream:
         else:
             levels = _quantise(self.images.read(take), self.data_cfg, seed=self.seed,
                               epoch=self._levels_epoch(epoch), index=take).long()
-        labels = None if self.labels is None else self.labels[take]
-        return levels, labels, real, int(whole.numel())
+        return levels, move_cond(self.cond, lambda t: t[take]), real, int(whole.numel())
 
     def close(self) -> None:
         """Stop the workers reading ahead, if any (a later call in order starts new ones)."""

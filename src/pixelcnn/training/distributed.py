@@ -190,13 +190,14 @@ def evaluate_across(model, levels, labels, *, batch_size: int, procs: Processes,
 
     from pixelcnn.evaluation import evaluate
     from pixelcnn.evaluation.likelihood import Score
+    from pixelcnn.nn.condition import move_cond
     from pixelcnn.training.data import Levels
 
     if procs.world == 1:
         return evaluate(model, levels, labels, batch_size=batch_size)
     part = shard(levels.shape[0], procs)
     mine_levels = levels.rows(part) if isinstance(levels, Levels) else levels[part]
-    mine = evaluate(model, mine_levels, None if labels is None else labels[part], batch_size=batch_size)
+    mine = evaluate(model, mine_levels, move_cond(labels, lambda t: t[part]), batch_size=batch_size)
     nll, n = sum_across([mine.nats_per_image * mine.images, mine.images], procs, device)
     n = int(n)
     return Score(images=n, dims=mine.dims, nats_per_image=nll / max(n, 1),

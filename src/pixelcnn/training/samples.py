@@ -10,20 +10,26 @@ from pixelcnn.images import save_grid
 from pixelcnn.levels import to_uint8
 
 
-def write_sample_grid(model, path: Path, cfg) -> Path:
+def write_sample_grid(model, path: Path, cfg, maps: torch.Tensor | None = None) -> Path:
     """``cfg.train.sample_count`` samples from ``model`` with a fixed seed, as a PNG.
 
-    Class-conditional models get one row per class. The fixed seed makes the
-    grids of successive epochs comparable.
+    Class-conditional models get one row per class. A model conditioned on a map
+    is given ``maps`` (the first of the validation split), one per sample. The fixed
+    seed makes the grids of successive epochs comparable.
     """
     n = cfg.train.sample_count
+    device = next(model.parameters()).device
     classes = getattr(model.config, "num_classes", 0)
     cond, nrow = None, None
     if classes:
         per_class = max(1, n // classes)
-        cond = torch.arange(classes).repeat_interleave(per_class).to(next(model.parameters()).device)
+        cond = torch.arange(classes).repeat_interleave(per_class).to(device)
         n, nrow = cond.numel(), per_class
-    g = torch.Generator(device=next(model.parameters()).device).manual_seed(cfg.train.seed)
+    if maps is not None:
+        n = min(n, len(maps))
+        labels = None if cond is None else cond[:n]
+        cond = {"labels": labels, "map": maps[:n].to(device)}
+    g = torch.Generator(device=device).manual_seed(cfg.train.seed)
     levels = model.sample(n, cond=cond, generator=g, method=cfg.train.sample_method)
     images = to_uint8(levels.cpu(), model.config.levels, how="stretch")
     return save_grid(images, path, nrow=nrow)

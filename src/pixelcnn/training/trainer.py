@@ -39,7 +39,9 @@ from pixelcnn.models import build_model, config_to_dict, preset_config
 from pixelcnn.nn.weight_norm import initialize_from_data, weight_normed_layers
 from pixelcnn.training import checkpoint as ckpt
 from pixelcnn.training import distributed
-from pixelcnn.training.data import Batch, TrainStream, load_split, validation_split_name, with_levels
+from pixelcnn.nn.condition import move_cond
+from pixelcnn.training.data import (Batch, TrainStream, cond_map_spec, load_split, validation_split_name,
+                                    with_levels)
 from pixelcnn.training.data_location import anchor_data
 from pixelcnn.training.ema import EMA
 from pixelcnn.training.lock import RunLock
@@ -76,8 +78,8 @@ def build_parts(model_config, t, device: torch.device, init=None, optimizer=defa
     """
     model = build_model(model_config).to(device)
     if init is not None and weight_normed_layers(model):
-        levels, labels = init()
-        initialize_from_data(model, levels.to(device), None if labels is None else labels.to(device))
+        levels, cond = init()
+        initialize_from_data(model, levels.to(device), move_cond(cond, lambda t: t.to(device)))
     ema = EMA(model, t.ema_decay) if t.ema_decay > 0 else None
     return model, optimizer(model.parameters(), t), ema
 
@@ -135,7 +137,7 @@ class Trainer:
         self.valid_name = validation_split_name(cfg.data)
         self._check_splits()
         self.stream = stream if stream is not None else TrainStream(
-            train.images, train.labels if cfg.data.conditional else None, cfg.data, t.seed,
+            train.images, train.conditions(cfg.data), cfg.data, t.seed,
             pin=self.device.type == "cuda")  # pinned batches copy without blocking
         model_config = self._model_config(train)
         self._check_memory(model_config)
@@ -167,10 +169,10 @@ class Trainer:
 
     # ----------------------------------------------------------------- setup
     def _first_images(self, images: int = 256):
-        """The first ``images`` training images of epoch 0 and their labels (or None): what a
+        """The first ``images`` training images of epoch 0 and their conditions (or None): what a
         fresh run initialises weight normalisation from, the same on every process."""
         batch = self.stream.batch(0, 0, min(images, len(self.stream)))
-        return batch.levels, batch.labels
+        return batch.levels, batch.cond
 
     def _model_config(self, train):
         cfg = self.cfg
@@ -181,6 +183,8 @@ class Trainer:
                 raise PixelCNNError(f"data.conditional is set but {cfg.data.name} has no class labels")
             overrides["num_classes"] = train.num_classes
         overrides.update(cfg.model.overrides)
+        if cfg.data.cond_field:  # the map encoder's levels and size come from the data
+            overrides["cond_map"] = cond_map_spec(cfg.data, cfg.model.overrides.get("cond_map"))
         return preset_config(cfg.model.name, **overrides)
 
     def _check_memory(self, model_config) -> None:
@@ -367,7 +371,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         x = batch.levels.to(self.device, non_blocking=True)
-        cond = None if batch.labels is None else batch.labels.to(self.device, non_blocking=True)
+        cond = move_cond(batch.cond, lambda t: t.to(self.device, non_blocking=True))
         with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
             nats = self.loss(x, cond)  # [b] nats per image; through DDP's forward when wrapped
         part = weighted_mean(nats, batch.real, batch.total, self.model.dims)
@@ -413,7 +417,8 @@ class Trainer:
         log.info("epoch %d: %s bits/dim %.4f (%s split, %d images)", self.epoch,
                  "EMA" if self.ema else "model", score.bits_per_dim, self.valid_name, score.images)
         if self.cfg.train.sample_every_epoch and self.cfg.train.sample_count and self.procs.is_main:
-            write_sample_grid(self.eval_model, self.run_dir / "samples" / f"epoch-{self.epoch:04d}.png", self.cfg)
+            write_sample_grid(self.eval_model, self.run_dir / "samples" / f"epoch-{self.epoch:04d}.png", self.cfg,
+                              self._split(self.valid_name).maps)
         self.save()
 
     # ----------------------------------------------------------------- outputs
@@ -429,7 +434,7 @@ class Trainer:
         """Score split ``name`` with the evaluation weights and log it as a ``kind`` record."""
         split = self._split(name)
         score = distributed.evaluate_across(self.eval_model, split.levels,
-                                            split.labels if self.cfg.data.conditional else None,
+                                            split.conditions(self.cfg.data),
                                             batch_size=self.cfg.train.eval_batch_size, procs=self.procs,
                                             device=self.device)
         epoch = self.epoch + (self.position > 0)  # the epoch of the last step, from 1, as in train records
@@ -494,7 +499,8 @@ class Trainer:
             summary["test"] = {"split": test_name, **score.to_dict()}
         if self.procs.is_main and self.cfg.train.sample_count:
             log.info("final samples: drawing %d images", self.cfg.train.sample_count)
-            summary["samples"] = str(write_sample_grid(self.eval_model, self.run_dir / "samples" / "final.png", self.cfg))
+            summary["samples"] = str(write_sample_grid(self.eval_model, self.run_dir / "samples" / "final.png", self.cfg,
+                                                       self._split(self.valid_name).maps))
         self.metrics.close()
         return summary
 
