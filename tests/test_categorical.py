@@ -4,11 +4,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from pixelcnn.likelihoods import categorical
 from pixelcnn.likelihoods.categorical import Categorical
 
 
 @pytest.mark.parametrize("colours,levels", [(1, 256), (3, 7)])
-def test_gradient_equals_log_softmax_and_gather(colours, levels):
+@pytest.mark.parametrize("chunk", [None, 1], ids=["whole", "image-by-image"])
+def test_gradient_equals_log_softmax_and_gather(colours, levels, chunk, monkeypatch):
+    if chunk is not None:  # the pieces the normaliser and the gradient are computed in: one image each
+        monkeypatch.setattr(categorical, "_CHUNK", chunk)
     g = torch.Generator().manual_seed(0)
     cat = Categorical(levels, colours)
     params = torch.randn(3, colours * levels, 4, 5, generator=g, dtype=torch.float64, requires_grad=True)

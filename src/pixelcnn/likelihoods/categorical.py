@@ -15,27 +15,42 @@ import torch.nn.functional as F
 from pixelcnn.likelihoods.base import Likelihood, register_likelihood
 
 
+_CHUNK = 1 << 24  # logits per piece of the normaliser and the gradient: bounds their temporaries
+
+
 class _PickedLogSoftmax(torch.autograd.Function):
     """``log_softmax(logits, 2).gather(2, index)``: ``logits`` ``[B, C, L, H, W]``,
     ``index`` ``[B, C, 1, H, W]`` -> ``[B, C, 1, H, W]``.
 
-    The forward is autograd's; the backward writes the gradient,
-    ``g * (onehot - softmax)``, into one buffer, where autograd fills a zero map
-    for the gather, scatters into it and runs the log-softmax backward over it.
+    Only the logits (which the network made anyway) are kept for the backward;
+    no log-softmax map is. The log-softmax (forward) and the gradient,
+    ``g * (onehot - softmax)`` (backward), are computed a few images at a time,
+    so their temporaries stay small and the backward allocates one map, the
+    gradient itself, whatever L is: a categorical over 8,192 VQ-VAE codes holds
+    two ``[B, C, L, H, W]`` maps, not four. The values are those of
+    ``F.log_softmax``, bit for bit.
     """
 
     @staticmethod
     def forward(ctx, logits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        logp = F.log_softmax(logits, dim=2)
-        ctx.save_for_backward(logp, index)
-        return logp.gather(2, index)
+        ctx.save_for_backward(logits, index)
+        return torch.cat([F.log_softmax(part, dim=2).gather(2, i) for part, i in zip(_pieces(logits), _pieces(index, logits))])
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: torch.Tensor):
-        logp, index = ctx.saved_tensors
-        out = torch.exp(logp).mul_(-grad)
+        logits, index = ctx.saved_tensors
+        out = torch.empty_like(logits)
+        for part, o, g in zip(_pieces(logits), _pieces(out, logits), _pieces(grad, logits)):
+            torch.exp(F.log_softmax(part, dim=2), out=o).mul_(-g)
         return out.scatter_add_(2, index, grad), None
+
+
+def _pieces(t: torch.Tensor, like: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+    """``t`` split along its first axis into pieces of the images whose logits (``like``,
+    else ``t``) hold at most about ``_CHUNK`` numbers."""
+    like = t if like is None else like
+    return t.split(max(1, _CHUNK // max(1, like[0].numel())))
 
 
 @register_likelihood("categorical")
