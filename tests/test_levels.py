@@ -67,3 +67,17 @@ def test_quantise_is_to_levels_after_binarising_and_codes_pass_through():
     with pytest.raises(ConfigError, match=r"levels must be an integer in \[2, 256\], got 1000"):
         quantise(v, 1000)  # pixels: at most 256 levels
     assert fixed_binarize("dynamic") == fixed_binarize("static") == "threshold" and fixed_binarize("none") == "none"
+
+
+def test_false_colour_gives_every_code_its_own_colour_and_pictures_keep_pixels_grey():
+    from pixelcnn.levels import false_colour, picture
+
+    codes = torch.arange(64).view(1, 1, 8, 8)
+    rgb = false_colour(codes, 64)
+    assert rgb.shape == (1, 3, 8, 8) and rgb.dtype == torch.uint8
+    colours = {tuple(c) for c in rgb[0].permute(1, 2, 0).reshape(-1, 3).tolist()}
+    assert len(colours) == 64
+    assert torch.equal(false_colour(codes, 64), rgb)  # the same code, the same colour
+    grey = picture(torch.tensor([[[[0, 3]]]]), 4)
+    assert grey.shape == (1, 1, 1, 2) and grey.flatten().tolist() == [0, 255]
+    assert picture(codes, 64, ordered=False).shape == (1, 3, 8, 8)

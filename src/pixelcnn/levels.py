@@ -97,6 +97,30 @@ def to_uint8(levels_: torch.Tensor, levels: int, how: str = "centre") -> torch.T
     return values.clamp(0, 255).to(torch.uint8)
 
 
+def false_colour(codes: torch.Tensor, levels: int) -> torch.Tensor:
+    """Code maps ``[N, 1, H, W]`` in ``[0, levels)`` -> uint8 RGB ``[N, 3, H, W]``, one colour per
+    code: hues a golden angle apart (neighbouring codes look unlike, as their indices say
+    nothing about nearness), brightness alternating over four steps."""
+    check_levels(levels)
+    k = codes[:, 0].long().double()
+    hue = torch.remainder(k * 0.6180339887498949, 1.0) * 6  # [N, H, W] in [0, 6)
+    value = 1.0 - 0.15 * torch.remainder(k, 4)
+    saturation = 0.7
+    rgb = []  # HSV to RGB: channel n is v - v s max(0, min(k, 4 - k, 1)) with k = (n + hue) mod 6
+    for n in (5, 3, 1):
+        k_n = torch.remainder(hue + n, 6)
+        rgb.append(value * (1 - saturation * torch.minimum(k_n, 4 - k_n).clamp(0, 1)))
+    return torch.stack(rgb, 1).mul(255).round().clamp(0, 255).to(torch.uint8)
+
+
+def picture(levels_: torch.Tensor, levels: int, ordered: bool = True) -> torch.Tensor:
+    """Levels -> uint8 images to look at: grey (or colour) levels stretched over 0..255, or,
+    for one channel of unordered codes (a VQ-VAE's), :func:`false_colour`."""
+    if not ordered and levels_.shape[1] == 1:
+        return false_colour(levels_, levels)
+    return to_uint8(levels_, levels, how="stretch")
+
+
 def binarize(images: torch.Tensor, method: str, *, seed: int = 0, epoch: int = 0,
              index: torch.Tensor | None = None) -> torch.Tensor:
     """uint8 images -> uint8 images of 0 and 255 (so that 2 levels read them as 0 and 1).

@@ -52,6 +52,10 @@ def test_eval_and_sample_work_on_codes(run, tmp_path, capsys):
     assert main(["sample", "--checkpoint", str(run), "-n", "3", "--out", str(out)]) == 0
     levels = np.load(tmp_path / "s.npz")["levels"]
     assert levels.dtype == np.int16 and levels.shape == (3, 1, 4, 4)
+    from PIL import Image
+
+    for grid in (out, run / "samples" / "final.png"):  # codes are labels: false colour, not grey levels
+        assert Image.open(grid).mode == "RGB", grid
     assert 0 <= levels.min() and levels.max() < 1000
 
 

@@ -32,14 +32,14 @@ def run(args) -> int:
     from pixelcnn.cli.common import check_grid_memory, check_output, class_labels, load_checkpoint, show_progress
     from pixelcnn.errors import ConfigError, PixelCNNError
     from pixelcnn.images import save_grid, save_npz
-    from pixelcnn.levels import level_dtype, to_uint8
+    from pixelcnn.levels import level_dtype, picture, to_uint8
     from pixelcnn.sampling import per_class_labels, sample_in_batches
 
     if args.per_class and (args.label is not None or args.n is not None):
         raise ConfigError("give --class K and -n, or --per-class N, not both")
     args.n = 64 if args.n is None else args.n
     out = check_output(args.out)
-    model, _ = load_checkpoint(args)
+    model, info = load_checkpoint(args)
     nrow = None
     if args.per_class:
         if not getattr(model.config, "num_classes", 0):
@@ -52,7 +52,7 @@ def run(args) -> int:
     g = torch.Generator(device=next(model.parameters()).device).manual_seed(args.seed)
     levels = sample_in_batches(model, n, cond=labels, batch_size=args.batch_size, temperature=args.temperature,
                                generator=g, method=args.method, progress=args.progress and show_progress(args))
-    save_grid(to_uint8(levels, model.config.levels, how="stretch"), out, nrow=nrow, scale=args.scale)
+    save_grid(picture(levels, model.config.levels, info.ordered), out, nrow=nrow, scale=args.scale)
     arrays = {"levels": levels.to(level_dtype(model.config.levels)), "images": to_uint8(levels, model.config.levels)}
     if labels is not None:
         arrays["labels"] = labels

@@ -258,6 +258,12 @@ class RunInfo:
     def seed(self) -> int:
         return self.run.train.seed
 
+    @property
+    def ordered(self) -> bool:
+        """Whether the model's levels are ordered values (pixels) rather than codes that are
+        labels; checkpoints from before codes existed held pixels."""
+        return bool((self.meta.get("data") or {}).get("ordered", True))
+
 
 def load(path: str | Path, *, weights: str = "ema", device: str | torch.device = "cpu"):
     """The model saved at ``path`` (run or checkpoint directory), ready to use; see :func:`load_run`."""

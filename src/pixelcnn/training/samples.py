@@ -7,13 +7,15 @@ from pathlib import Path
 import torch
 
 from pixelcnn.images import save_grid
-from pixelcnn.levels import to_uint8
+from pixelcnn.config import levels_ordered
+from pixelcnn.levels import picture
 
 
 def write_sample_grid(model, path: Path, cfg, maps: torch.Tensor | None = None) -> Path:
     """``cfg.train.sample_count`` samples from ``model`` with a fixed seed, as a PNG.
 
-    Class-conditional models get one row per class. A model conditioned on a map
+    Class-conditional models get one row per class; codes that are not ordered
+    (a VQ-VAE's) are shown in false colour. A model conditioned on a map
     is given ``maps`` (the first of the validation split), one per sample. The fixed
     seed makes the grids of successive epochs comparable.
     """
@@ -31,5 +33,5 @@ def write_sample_grid(model, path: Path, cfg, maps: torch.Tensor | None = None) 
         cond = {"labels": labels, "map": maps[:n].to(device)}
     g = torch.Generator(device=device).manual_seed(cfg.train.seed)
     levels = model.sample(n, cond=cond, generator=g, method=cfg.train.sample_method)
-    images = to_uint8(levels.cpu(), model.config.levels, how="stretch")
+    images = picture(levels.cpu(), model.config.levels, levels_ordered(cfg.data))  # codes in false colour
     return save_grid(images, path, nrow=nrow)
