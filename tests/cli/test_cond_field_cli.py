@@ -63,6 +63,27 @@ def test_eval_scores_with_the_maps(trained, capsys):
     assert result["images"] == 10 and result["bits_per_dim"] < 1.0  # log2(3) = 1.58 without the map
 
 
+def test_two_levels_sample_top_then_bottom_given_it(trained, tmp_path, capsys):
+    run, _, _ = trained
+    data = run.parent / "codes.npz"
+    top_run = run.parent / "top"
+    top_args = [a for a in TINY if not a.startswith(("data.field", "data.cond_field"))]
+    assert main(["-q", "train", "--data", str(data), "--out", str(top_run), *top_args, "data.field=top"]) == 0
+    out = tmp_path / "codes.npz"
+    assert main(["sample", "--checkpoint", str(top_run), "--then", str(run), "-n", "5", "--temperature", "0",
+                 "--out", str(out)]) == 0
+    drawn = np.load(out)
+    assert drawn["top"].shape == (5, 2, 2) and drawn["bottom"].shape == (5, 4, 4)
+    # the bottom prior learnt to copy its top map: its most likely codes are the top ones, enlarged
+    assert (drawn["bottom"] == drawn["top"].repeat(2, axis=1).repeat(2, axis=2)).mean() > 0.9
+    for extra, message in [(["--out", str(tmp_path / "g.png")], "give --decoder VQRUN"),
+                           (["--then", str(top_run), "--out", str(out)], "is not conditioned on a code map")]:
+        args = ["sample", "--checkpoint", str(top_run), "--then", str(run), "-n", "2", *extra]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+
+
 def test_mismatched_maps_and_options_get_one_line(tmp_path, capsys):
     data, top, bottom = write_pairs(tmp_path / "codes.npz")
     np.savez(tmp_path / "short.npz", top_train=top[:20], top_test=top[30:], bottom_train=bottom[:30],

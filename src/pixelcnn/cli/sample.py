@@ -9,6 +9,8 @@ EXAMPLES = """
   pixelcnn sample --checkpoint runs/mnist5k -n 16 --out cold.png --temperature 0.8
   pixelcnn sample --checkpoint runs/cond --class 3 -n 8 --out threes.png
   pixelcnn sample --checkpoint runs/cond --per-class 8 --out classes.png   # a row per class
+  pixelcnn sample --checkpoint runs/top --then runs/bottom --decoder runs/vq -n 64 --out grid.png
+  pixelcnn sample --checkpoint runs/top --then runs/bottom -n 64 --out codes.npz   # the two code maps
 """
 
 
@@ -23,6 +25,9 @@ def register(sub) -> None:
     parser.add_argument("--per-class", type=positive_int,
                         help="this many images of every class, one row per class (instead of --class and -n)")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
+    parser.add_argument("--then", metavar="RUN", help="a second prior, conditioned on the codes --checkpoint draws "
+                        "(a VQ-VAE-2 bottom prior given top codes): both levels are sampled")
+    parser.add_argument("--decoder", metavar="RUN", help="the VQ-VAE whose decoder turns the two code maps into images")
     add_sampling_args(parser)
 
 
@@ -37,6 +42,10 @@ def run(args) -> int:
 
     if args.per_class and (args.label is not None or args.n is not None):
         raise ConfigError("give --class K and -n, or --per-class N, not both")
+    if args.then or args.decoder:
+        from pixelcnn.cli.sample_levels import run_two_level
+
+        return run_two_level(args)
     args.n = 64 if args.n is None else args.n
     out = check_output(args.out)
     model, info = load_checkpoint(args)
