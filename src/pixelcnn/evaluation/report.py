@@ -127,7 +127,7 @@ def _model_parts(run_dir: Path, checkpoint_meta: dict | None) -> list[str]:
         return [f'<h2>{t}</h2><p class="note">Not drawn: {escape(str(e))}</p>' for t in titles]
     out = []
     try:
-        levels, labels, where = figures.example_images(checkpoint_meta)
+        levels, labels, where = figures.example_images(checkpoint_meta, model.config)
     except PixelCNNError as e:
         levels, problem = None, str(e)
     if levels is None:

@@ -22,16 +22,17 @@ from pixelcnn.levels import to_uint8
 EXAMPLES, COMPLETIONS = 4, 5
 
 
-def example_images(meta: dict, count: int = EXAMPLES):
-    """The first ``count`` images of the run's test split as levels ``[n, C, H, W]``, labels or None."""
+def example_images(meta: dict, model_config, count: int = EXAMPLES):
+    """The first ``count`` images of the run's test split as levels ``[n, C, H, W]``, their labels
+    (None for a model that is not class-conditional) and where they come from; DataError when
+    the split does not fit the model of ``model_config``."""
     from pixelcnn.config import from_dict
-    from pixelcnn.training.data import load_split
+    from pixelcnn.training.data import check_split, load_split
 
     data = from_dict(meta["run"]).data
     split = data.test_split or data.valid_split or "test"
-    loaded = load_split(data, split, seed=meta["run"]["train"]["seed"])
-    labels = loaded.labels[:count] if loaded.labels is not None else None
-    return loaded.levels[:count].long(), labels, f"{data.name} {split}"
+    levels, labels = check_split(model_config, load_split(data, split, seed=meta["run"]["train"]["seed"]))
+    return levels[:count].long(), None if labels is None else labels[:count], f"{data.name} {split}"
 
 
 def completion_grid(model, levels: torch.Tensor, labels, scale: int = 3) -> tuple[bytes, str]:

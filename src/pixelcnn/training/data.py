@@ -151,6 +151,31 @@ def load_split(data_cfg, split: str, *, seed: int = 0) -> Split:
     return Split(split, images, levels, ds.labels, ds.num_classes, tuple(getattr(ds, "class_names", ()) or ()))
 
 
+def check_split(model_config, split: Split, owner: str = "the model", *,
+                labels: bool = True) -> tuple[Levels, torch.Tensor | None]:
+    """The levels and labels to score ``split`` with a model of ``model_config``.
+
+    One DataError line when the split does not fit the model: other channels or size, other
+    levels, or (with ``labels``) no labels for a class-conditional model, ``owner`` naming the
+    model in that line. The labels are None for a model that is not class-conditional, or
+    without ``labels`` (a caller that gives its own). Only shapes are looked at: nothing is read.
+    """
+    want = (model_config.in_channels, *model_config.image_size)
+    got = tuple(split.levels.shape[1:])
+    if got != want:
+        raise DataError(f"the {split.name} images are {got[0]}x{got[1]}x{got[2]} (C x H x W) "
+                        f"but the model was trained on {want[0]}x{want[1]}x{want[2]}")
+    data = split.levels.data_cfg
+    if data.levels != model_config.levels:
+        raise DataError(f"the {split.name} images are read as {data.levels} levels "
+                        f"but the model was trained on {model_config.levels}")
+    if not (labels and getattr(model_config, "num_classes", 0)):
+        return split.levels, None
+    if split.labels is None:
+        raise DataError(f"{owner} is class-conditional but {data.name} {split.name} has no labels to score it with")
+    return split.levels, split.labels
+
+
 def carve_fraction(data_cfg) -> float:
     """``data.valid_fraction``, or 0 when validation is pointed at another split on purpose."""
     return data_cfg.valid_fraction if data_cfg.valid_split in ("", "valid") else 0.0
