@@ -8,15 +8,11 @@ shows the same pictures.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import torch
-from PIL import Image
 
 from pixelcnn.errors import DataError
-from pixelcnn.evaluation.heatmap import heatmap_picture, png_bytes
-from pixelcnn.images import make_grid
+from pixelcnn.evaluation.heatmap import heatmap_picture
+from pixelcnn.images import grid_picture, png_bytes
 from pixelcnn.levels import to_uint8
 
 EXAMPLES, COMPLETIONS = 4, 5
@@ -53,7 +49,7 @@ def completion_grid(model, levels: torch.Tensor, labels, scale: int = 3) -> tupl
         kept[:, keep:] = 0
         rows += [levels[k : k + 1], kept[None], done[k * COMPLETIONS : (k + 1) * COMPLETIONS]]
     shown = to_uint8(torch.cat(rows), cfg.levels, how="stretch")
-    picture = _scaled(make_grid(shown, nrow=2 + COMPLETIONS), scale)
+    picture = grid_picture(shown, nrow=2 + COMPLETIONS, scale=scale)
     return png_bytes(picture), (f"each row: a test image, its top {keep} of {h} rows, then {COMPLETIONS} samples "
                                 f"of the other rows given them (seed 0)")
 
@@ -76,13 +72,11 @@ def likelihood_maps(model, levels: torch.Tensor, labels) -> tuple[list[bytes], s
 
 def receptive_field_picture(model) -> tuple[bytes, str]:
     """The receptive field of the centre pixel's first colour, found by gradients through this model."""
-    from pixelcnn.evaluation import receptive_field, render_png
+    from pixelcnn.evaluation.fields import field_picture, receptive_field
 
     h, w = model.config.image_size
     field = receptive_field(model, (h // 2, w // 2), 0, generator=torch.Generator().manual_seed(0))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = render_png(field, Path(tmp) / "rf.png", scale=max(4, min(12, 336 // max(h, w))))
-        data = path.read_bytes()
+    data = png_bytes(field_picture(field, scale=max(4, min(12, 336 // max(h, w)))))
     return data, f"pixel {field.pixel}, channel 0: {field.summary()}"
 
 
@@ -92,8 +86,3 @@ def _cond(model, labels, repeat: int, device):
     if labels is None:
         raise DataError("the model is class-conditional but the test split has no labels")
     return labels.repeat_interleave(repeat).to(device)
-
-
-def _scaled(grid, scale: int) -> Image.Image:
-    picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
-    return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST) if scale > 1 else picture
