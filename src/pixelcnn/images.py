@@ -90,7 +90,7 @@ def open_picture(path) -> Image.Image:
             image.load()
             return image.copy()  # the file is closed on leaving; the copy keeps the pixels
     except READ_ERRORS as e:
-        raise DataError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
+        raise _unreadable(path, e) from None
 
 
 def picture_header(path) -> tuple[str, tuple[int, int]]:
@@ -100,7 +100,11 @@ def picture_header(path) -> tuple[str, tuple[int, int]]:
         with Image.open(path) as image:
             return image.mode, (image.height, image.width)
     except READ_ERRORS as e:
-        raise DataError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
+        raise _unreadable(path, e) from None
+
+
+def _unreadable(path, error: Exception) -> DataError:
+    return DataError(f"{path}: not a readable image ({type(error).__name__}: {error})")
 
 
 def font(size: int):
@@ -111,9 +115,9 @@ def font(size: int):
         return ImageFont.load_default()
 
 
-def text_width(text: str, font) -> float:
-    """Width in pixels of ``text`` written in ``font`` (0 for no text)."""
-    return ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(text, font=font) if text else 0.0
+def text_width(text: str, face) -> float:
+    """Width in pixels of ``text`` written in the font ``face`` (0 for no text)."""
+    return ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(text, font=face) if text else 0.0
 
 
 def save_npz(path: str | Path, **arrays) -> Path:

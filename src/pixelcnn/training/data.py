@@ -20,6 +20,10 @@ split read on demand are read ahead by that many DataLoader worker processes;
 the batches are the same. On CUDA they are put in pinned memory, so that the
 copy to the device can overlap (written for GPUs, not run on one by the tests).
 
+A split fits a model when its channels, size and levels are the model's, and a
+class-conditional model has its labels: :func:`check_split` says so in one line
+before anything is scored (``pixelcnn eval``, the trainer, the report).
+
 Validation: the set's own ``valid`` split, else one carved from ``train``
 (``data.valid_fraction``, see :mod:`pixelcnn.data.splits`); the test split is
 used for validation only when ``data.valid_split=test`` says so, and then
