@@ -47,20 +47,20 @@ RESULTS = Path(__file__).parent / "results" / "compression.json"
 def classical(images: np.ndarray) -> dict:
     """Total bytes of each classical codec over uint8 ``[N, C, H, W]``, one file per image."""
     import imagecodecs
-    from PIL import Image
+
+    from pixelcnn.images import open_picture, png_bytes, to_picture
 
     totals = {"png": 0, "webp_lossless": 0, "jpegxl_lossless": 0}
     for image in images:
         hwc = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
-        buf = io.BytesIO()
-        Image.fromarray(hwc).save(buf, format="PNG", optimize=True)
+        png = png_bytes(to_picture(image), optimize=True)
         webp_in = np.ascontiguousarray(np.repeat(hwc[..., None], 3, 2) if hwc.ndim == 2 else hwc)  # WebP is RGB
         webp = imagecodecs.webp_encode(webp_in, level=100, lossless=True, method=6)
         jxl = imagecodecs.jpegxl_encode(hwc, lossless=True, effort=9)
-        assert np.array_equal(np.asarray(Image.open(io.BytesIO(buf.getvalue()))), hwc)
+        assert np.array_equal(np.asarray(open_picture(io.BytesIO(png))), hwc)
         assert np.array_equal(imagecodecs.webp_decode(webp)[..., :3], webp_in)
         assert np.array_equal(imagecodecs.jpegxl_decode(jxl).reshape(hwc.shape), hwc)
-        totals["png"] += len(buf.getvalue())
+        totals["png"] += len(png)
         totals["webp_lossless"] += len(webp)
         totals["jpegxl_lossless"] += len(jxl)
     return totals

@@ -61,3 +61,27 @@ def test_evaluate_refuses_a_batch_size_below_one():
     model = small_model("pixelcnn", channels=1, levels=4, size=(3, 3))
     with pytest.raises(ConfigError, match="batch_size"):
         evaluate(model, torch.zeros(2, 1, 3, 3, dtype=torch.long), batch_size=0)
+
+
+def test_log_probs_scores_every_image_with_its_label_at_any_batch_size():
+    from pixelcnn.evaluation.likelihood import log_probs
+
+    model = small_model("gated-pixelcnn", channels=1, levels=4, size=(4, 4), num_classes=3)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 4, (7, 1, 4, 4), generator=g)
+    labels = torch.tensor([0, 1, 2, 0, 1, 2, 0])
+    model.eval()
+    with torch.no_grad():
+        expected = model.log_prob(x, labels).double()  # [7]
+    model.train()
+    for batch in (1, 3, 7, 100):
+        got = log_probs(model, x, labels, batch_size=batch)
+        assert got.dtype == torch.float64 and got.shape == (7,)
+        assert torch.allclose(got, expected, rtol=1e-6)
+        assert model.training  # left in the mode it was in
+    assert not torch.allclose(log_probs(model, x, (labels + 1) % 3), expected)  # each image its own label
+    maps = log_probs(model, x, labels, batch_size=3, per_pixel=True)
+    assert maps.dtype == torch.float32 and maps.shape == (7, 4, 4)
+    assert torch.allclose(maps.double().sum((1, 2)), expected, rtol=1e-5)
+    assert log_probs(model, x[:0], labels[:0]).shape == (0,)
+    assert log_probs(model, x[:0], labels[:0], per_pixel=True).shape == (0, 4, 4)

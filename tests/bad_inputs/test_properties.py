@@ -34,8 +34,19 @@ from pixelcnn.config import SECTIONS, resolve  # noqa: E402
 from pixelcnn.errors import ConfigError  # noqa: E402
 from pixelcnn.models import list_models, preset_config  # noqa: E402
 
-QUICK = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+QUICK = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
 TRIED = {"config": 0, "train": 0, "cli": 0}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def hypothesis_storage(tmp_path_factory):
+    """Hypothesis keeps its caches in ``.hypothesis`` of the working directory (the checkout); here
+    they go to a temporary folder."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
+    yield
+    set_hypothesis_home_dir(None)
 
 
 def budget(quick: int, slow: bool) -> settings:

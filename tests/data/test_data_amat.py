@@ -7,16 +7,11 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-from data_helpers import shared, write
+from data_helpers import amat_text, shared, write
 
 from pixelcnn.data import read_amat
 from pixelcnn.data.files import read_bytes
 from pixelcnn.errors import DataError
-
-
-def amat_text(bits: np.ndarray, sep: str = " ") -> bytes:
-    """One line per image of ``bits`` [N, H*W] (0/1)."""
-    return "".join(sep.join(str(v) for v in row) + " \n" for row in bits).encode()
 
 
 @pytest.mark.parametrize("compress", [False, True])
@@ -52,6 +47,7 @@ def test_bad_content_names_file_and_line(tmp_path, text, message):
         read_amat(path, image_size=(2, 2))
 
 
+@pytest.mark.real_data
 def test_real_binarized_mnist_test_set():
     path = shared("binarized-mnist", "binarized_mnist_test.amat.gz")
     expected = "e6687bfea3f820c174f33b7865140b2a2dd2930ef786f35d45795fc193b5ab2c"
@@ -63,6 +59,7 @@ def test_real_binarized_mnist_test_set():
 
 
 @pytest.mark.slow
+@pytest.mark.real_data
 def test_real_binarized_mnist_train_set():
     images = read_amat(shared("binarized-mnist", "binarized_mnist_train.amat.gz"))
     assert images.shape == (50000, 1, 28, 28)

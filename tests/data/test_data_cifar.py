@@ -9,26 +9,15 @@ import pickletools
 import numpy as np
 import pytest
 import torch
-from data_helpers import shared
+from data_helpers import cifar_records, shared, write_cifar_binary
 
 from pixelcnn.data import load_dataset, read_cifar_binary, read_cifar_pickle
 from pixelcnn.errors import DataError
 
 
-def records(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Random pixels uint8 [n, 3072] and labels [n] in 0..9."""
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, (n, 3072), dtype=np.uint8), rng.integers(0, 10, n).astype(np.uint8)
-
-
-def write_binary(path, pixels, labels):
-    path.write_bytes(np.concatenate([labels[:, None], pixels], axis=1).tobytes())
-    return path
-
-
 def test_binary_batch_planes_and_labels(tmp_path):
-    pixels, labels = records(3)
-    images, got = read_cifar_binary(write_binary(tmp_path / "b.bin", pixels, labels))
+    pixels, labels = cifar_records(3)
+    images, got = read_cifar_binary(write_cifar_binary(tmp_path / "b.bin", pixels, labels))
     assert images.dtype == torch.uint8 and images.shape == (3, 3, 32, 32)
     assert got.dtype == torch.int64 and got.tolist() == labels.tolist()
     # record 1, green plane (bytes 1024..2047), row 2, column 5
@@ -37,20 +26,20 @@ def test_binary_batch_planes_and_labels(tmp_path):
 
 
 def test_binary_batch_wrong_size_and_label(tmp_path):
-    pixels, labels = records(2)
-    path = write_binary(tmp_path / "cut.bin", pixels, labels)
+    pixels, labels = cifar_records(2)
+    path = write_cifar_binary(tmp_path / "cut.bin", pixels, labels)
     path.write_bytes(path.read_bytes()[:-1])
     with pytest.raises(DataError, match=r"cut.bin: 6145 bytes is not a positive multiple of 3073"):
         read_cifar_binary(path)
     labels[1] = 12
     with pytest.raises(DataError, match=r"label 12 of image 1 is not in 0..9"):
-        read_cifar_binary(write_binary(tmp_path / "lab.bin", pixels, labels))
+        read_cifar_binary(write_cifar_binary(tmp_path / "lab.bin", pixels, labels))
 
 
 @pytest.mark.parametrize("protocol", [2, 4, 5])
 @pytest.mark.parametrize("key_type", [bytes, str])
 def test_python_batch_any_protocol(tmp_path, protocol, key_type):
-    pixels, labels = records(4, seed=1)
+    pixels, labels = cifar_records(4, seed=1)
     batch = {
         key_type(b"data") if key_type is bytes else "data": pixels,
         key_type(b"labels") if key_type is bytes else "labels": [int(v) for v in labels],
@@ -117,7 +106,7 @@ def test_corrupt_or_wrong_pickles(tmp_path, content, message):
 def test_registered_set_reads_python_subfolder(tmp_path):
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
-    pixels, labels = records(10000, seed=2)
+    pixels, labels = cifar_records(10000, seed=2)
     (folder / "test_batch").write_bytes(pickle.dumps({b"data": pixels, b"labels": labels.tolist()}))
     data = load_dataset("cifar10", "test", data_dir=tmp_path)
     assert data.images.shape == (10000, 3, 32, 32) and data.num_classes == 10
@@ -131,27 +120,28 @@ def test_registered_set_reads_python_subfolder(tmp_path):
 
 
 def test_registered_set_checks_batch_size(tmp_path):
-    pixels, labels = records(5)
-    write_binary(tmp_path / "test_batch.bin", pixels, labels)
+    pixels, labels = cifar_records(5)
+    write_cifar_binary(tmp_path / "test_batch.bin", pixels, labels)
     with pytest.raises(DataError, match=r"test_batch.bin: 5 images, expected 10000"):
         load_dataset("cifar10", "test", data_dir=tmp_path)
 
 
 def test_first_records_file_stands_in_for_a_missing_batch(tmp_path):
-    pixels, labels = records(7, seed=3)
-    write_binary(tmp_path / "test_batch_first7.bin", pixels, labels)
-    write_binary(tmp_path / "test_batch_first3.bin", pixels[:3], labels[:3])
+    pixels, labels = cifar_records(7, seed=3)
+    write_cifar_binary(tmp_path / "test_batch_first7.bin", pixels, labels)
+    write_cifar_binary(tmp_path / "test_batch_first3.bin", pixels[:3], labels[:3])
     data = load_dataset("cifar10", "test", data_dir=tmp_path)
     assert data.images.shape == (7, 3, 32, 32)  # the largest N
     assert np.array_equal(data.labels.numpy(), labels)
-    write_binary(tmp_path / "test_batch_first9.bin", pixels, labels)  # names 9 records, holds 7
+    write_cifar_binary(tmp_path / "test_batch_first9.bin", pixels, labels)  # names 9 records, holds 7
     with pytest.raises(DataError, match=r"test_batch_first9.bin: 7 images, expected 9"):
         load_dataset("cifar10", "test", data_dir=tmp_path)
-    write_binary(tmp_path / "test_batch.bin", pixels, labels)  # a whole batch wins, and is checked
+    write_cifar_binary(tmp_path / "test_batch.bin", pixels, labels)  # a whole batch wins, and is checked
     with pytest.raises(DataError, match=r"test_batch.bin: 7 images, expected 10000"):
         load_dataset("cifar10", "test", data_dir=tmp_path)
 
 
+@pytest.mark.real_data
 def test_real_cifar_files():
     folder = shared("cifar10")
     images, labels = read_cifar_binary(folder / "test_batch_first1000.bin")

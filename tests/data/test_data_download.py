@@ -6,7 +6,6 @@ registered sets' own hashes are swapped for them with monkeypatch.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import socket
@@ -14,7 +13,7 @@ import tarfile
 
 import numpy as np
 import pytest
-from data_helpers import idx_bytes
+from data_helpers import write_idx_set
 
 from pixelcnn.data import Remote, download_dataset, download_file, load_dataset
 from pixelcnn.data import cifar, mnist
@@ -92,17 +91,7 @@ def test_refused_missing_and_silent_mirrors_each_say_why(tmp_path, serve, dead_u
 def tiny_mnist(tmp_path, monkeypatch):
     """A 3-image MNIST test split served as .gz, registered hashes swapped for its own."""
     images = np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28)
-    raw = {"t10k-images-idx3-ubyte": idx_bytes(images), "t10k-labels-idx1-ubyte": idx_bytes(np.array([7, 2, 1]))}
-    gz = {f"{name}.gz": gzip.compress(data) for name, data in raw.items()}
-    source = mnist.IdxSet(
-        mirrors=("http://127.0.0.1:9/",),
-        sha256={name: hashlib.sha256(data).hexdigest() for name, data in raw.items()},
-        gz_md5={name: hashlib.md5(gz[f"{name}.gz"]).hexdigest() for name in raw},
-        class_names=mnist.IDX_SETS["mnist"].class_names,
-    )
-    monkeypatch.setitem(mnist.IDX_SETS, "mnist", source)
-    monkeypatch.setitem(mnist.IDX_SPLITS, "test", (*mnist.IDX_SPLITS["test"][:2], 3))
-    return served(tmp_path, gz, "mnist-mirror")
+    return write_idx_set(tmp_path / "mnist-mirror", monkeypatch, {"test": (images, np.array([7, 2, 1]))})
 
 
 def test_mnist_downloads_through_the_env_mirror_then_loads_offline(tmp_path, serve, tiny_mnist, monkeypatch):

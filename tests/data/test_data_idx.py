@@ -1,4 +1,4 @@
-"""IDX reader on tiny generated files and on the real MNIST files."""
+"""IDX reader on small generated files (MNIST's names, sizes and gzip) and on the real MNIST files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-from data_helpers import idx_bytes, shared, write
+from data_helpers import digits, idx_bytes, shared, write
 
 from pixelcnn.data import read_idx, read_idx_images, read_idx_labels
 from pixelcnn.data.files import read_bytes
@@ -79,6 +79,19 @@ def test_not_gzip_despite_name(tmp_path):
         read_idx(path)
 
 
+def test_mnist_shaped_files_read_back_every_value(tmp_path):
+    images, labels = digits(12, seed=4)
+    image_path = write(tmp_path / "t10k-images-idx3-ubyte", idx_bytes(images), compress=True)
+    label_path = write(tmp_path / "t10k-labels-idx1-ubyte", idx_bytes(labels), compress=True)
+    assert image_path.name == "t10k-images-idx3-ubyte.gz"
+    got = read_idx_images(image_path)
+    assert got.shape == (12, 1, 28, 28) and got.dtype == torch.uint8
+    assert np.array_equal(got[:, 0].numpy(), images)
+    assert read_idx_labels(label_path).tolist() == labels.tolist()
+    assert hashlib.sha256(read_bytes(image_path)).hexdigest() == hashlib.sha256(idx_bytes(images)).hexdigest()
+
+
+@pytest.mark.real_data
 def test_real_mnist_test_split_files():
     folder = shared("mnist")
     for name, digest in MNIST_SHA256.items():

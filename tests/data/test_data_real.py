@@ -1,4 +1,10 @@
-"""Registered sets on the real files of ../shared/data and of Debian's dataset-fashion-mnist."""
+"""Registered sets on the real files of ../shared/data and of Debian's dataset-fashion-mnist.
+
+Only what the real files can show: their provenance (mnist5k is the first 500 of
+each class of MNIST train), their sizes, checksums and first labels. Every test
+here is marked ``real_data`` and skips where the files are absent; the same
+readers and lookups run on generated files in test_data_registered_files.py.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from data_helpers import SHARED, shared
 from pixelcnn.data import cifar, load_dataset
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
+pytestmark = pytest.mark.real_data
 
 
 @pytest.fixture

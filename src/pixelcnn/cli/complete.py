@@ -78,7 +78,7 @@ def _source_levels(model, info, args):
     from pixelcnn.data.source import read_rows
     from pixelcnn.errors import DataError
     from pixelcnn.levels import fixed_binarize, quantise
-    from pixelcnn.training.data import load_split
+    from pixelcnn.training.data import check_split, load_split
 
     cfg = model.config
     data = data_section(info, args.data, args.data_dir)
@@ -87,13 +87,12 @@ def _source_levels(model, info, args):
     if args.image:
         pixels = torch.tensor(read_image(Path(args.image), cfg.in_channels, cfg.image_size)[0])[None]
     else:
-        images = load_split(data, args.split).images
+        split = load_split(data, args.split)
+        check_split(cfg, split, labels=False)  # the class comes from --class
+        images = split.images
         if not 0 <= args.index < len(images):
             raise DataError(f"--index {args.index} is outside the {len(images)} images of {data.name} {args.split}")
         pixels = read_rows(images, [args.index])  # [1, C, H, W]
-        if tuple(pixels.shape[1:]) != (cfg.in_channels, *cfg.image_size):
-            raise DataError(f"{data.name} images are {tuple(pixels.shape[1:])}, the model's are "
-                            f"{(cfg.in_channels, *cfg.image_size)}")
     # one image: a clean threshold, not a random draw
     return quantise(torch.as_tensor(pixels), cfg.levels, kind=data.kind, binarize=fixed_binarize(data.binarize)).long()
 

@@ -23,20 +23,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from pixelcnn.errors import DataError
     from pixelcnn.evaluation import evaluate
-    from pixelcnn.training.data import load_split
+    from pixelcnn.training.data import check_split, load_split
 
     model, info = load_checkpoint(args)
     data = data_section(info, args.data, args.data_dir)
     split = load_split(data, args.split, seed=info.seed)
-    labels = None
-    if getattr(model.config, "num_classes", 0):
-        if split.labels is None:
-            raise DataError(f"{args.checkpoint} is class-conditional but {data.name} {args.split} has no labels to score it with")
-        labels = split.labels
-    cond = labels if split.maps is None else {"labels": labels, "map": split.maps}  # data.cond_field's maps
-    score = evaluate(model, check_shape(model, split), cond, batch_size=args.batch_size, progress=not args.json and show_progress(args))
+    levels, labels = check_split(model.config, split, args.checkpoint)
+    score = evaluate(model, levels, labels, batch_size=args.batch_size, progress=not args.json and show_progress(args))
     result = {"checkpoint": args.checkpoint, "data": data.name, "split": args.split, **score.to_dict()}
     if args.json:
         print_json(result)
@@ -44,15 +38,3 @@ def run(args) -> int:
         print(f"{data.name} {args.split}: {score.bits_per_dim:.4f} bits/dim, "
               f"{score.nats_per_image:.2f} nats/image ({score.images} images)")
     return 0
-
-
-def check_shape(model, split):
-    """The split's levels, after checking they fit the model (one clear line if not)."""
-    from pixelcnn.errors import DataError
-
-    want = (model.config.in_channels, *model.config.image_size)
-    got = tuple(split.levels.shape[1:])
-    if got != want:
-        raise DataError(f"the {split.name} images are {got[0]}x{got[1]}x{got[2]} (C x H x W) "
-                        f"but the model was trained on {want[0]}x{want[1]}x{want[2]}")
-    return split.levels

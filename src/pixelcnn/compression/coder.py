@@ -103,16 +103,9 @@ def ideal_bits(model, images: torch.Tensor, *, batch: int = 256) -> float:
     """``-log2 p(x)`` summed over ``images``: the size an ideal coder would reach, in bits."""
     import math
 
-    total = 0.0
-    with torch.inference_mode():
-        was = model.training
-        model.eval()
-        try:
-            for first in range(0, images.shape[0], batch):
-                total -= float(model.log_prob(images[first : first + batch].to(_device(model))).double().sum())
-        finally:
-            model.train(was)
-    return total / math.log(2)
+    from pixelcnn.evaluation.likelihood import log_probs
+
+    return -float(log_probs(model, images, batch_size=batch).sum()) / math.log(2)
 
 
 def _code(model, count: int, batch: int, symbols_of, progress: bool, desc: str) -> torch.Tensor:

@@ -64,9 +64,8 @@ def read_inputs(paths, shape: tuple[int, int, int], levels: int, *, quantize: bo
 
 def write_outputs(images: torch.Tensor, out: str | Path, levels: int) -> Path:
     """Write long levels ``[N, C, H, W]`` as uint8: an ``.npy`` array, or one PNG per image in a folder."""
-    from PIL import Image
-
     from pixelcnn.atomic import atomic_write
+    from pixelcnn.images import save_png, to_picture
 
     out = Path(out)
     pixels = to_uint8(images, levels, how="stretch").cpu().numpy()  # [N, C, H, W]
@@ -74,8 +73,7 @@ def write_outputs(images: torch.Tensor, out: str | Path, levels: int) -> Path:
         return atomic_write(out, lambda f: np.save(f, pixels, allow_pickle=False))
     out.mkdir(parents=True, exist_ok=True)
     for k, image in enumerate(pixels):
-        picture = Image.fromarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0))
-        atomic_write(out / f"{k:06d}.png", lambda f, p=picture: p.save(f, format="PNG"))
+        save_png(to_picture(image), out / f"{k:06d}.png")
     return out
 
 
@@ -101,21 +99,16 @@ def _files_under(folder: Path) -> list[Path]:
 
 def _read_image(path: Path, shape: tuple[int, int, int]) -> torch.Tensor:
     """uint8 ``[1, C, H, W]`` of one image file that has exactly the model's mode and size."""
-    from PIL import Image
+    from pixelcnn.images import open_picture
 
     c, h, w = shape
-    try:
-        with Image.open(path) as image:
-            image.load()
-            mode, size = image.mode, (image.height, image.width)
-            if mode in MODES[c]:
-                array = np.asarray(image.convert("L" if c == 1 else "RGB"))
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise DataError(f"{path}: not a readable image ({type(e).__name__})") from None
+    image = open_picture(path)
+    mode, size = image.mode, (image.height, image.width)
     if mode not in MODES[c]:
         raise DataError(f"{path}: image mode {mode}, the model takes {' or '.join(MODES[c])} "
                         f"({'gray' if c == 1 else 'colour'}, {c} channel{'s' if c > 1 else ''})")
     if size != (h, w):
         raise DataError(f"{path}: {size[0]}x{size[1]} pixels (HxW), the model takes {h}x{w}")
+    array = np.asarray(image.convert("L" if c == 1 else "RGB"))
     array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
     return torch.from_numpy(np.array(array, dtype=np.uint8, copy=True))[None]

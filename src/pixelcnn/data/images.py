@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from pixelcnn.data.source import ImageFiles
 from pixelcnn.data.transform import check_size, fit_image
 from pixelcnn.errors import DataError
+from pixelcnn.images import open_picture, picture_header
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 GRAY_MODES = frozenset({"1", "L", "LA", "La"})
@@ -113,39 +113,29 @@ def _listed(folder, channels, image_size):
 
 def _header(path: Path) -> tuple[str, tuple[int, int]]:
     """Mode and ``(H, W)`` of an image file, read from its header only."""
-    try:
-        with Image.open(path) as image:
-            mode, (width, height) = image.mode, image.size
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise DataError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
-    if mode.startswith("I") or mode == "F":
-        raise DataError(f"{path}: image mode {mode} (16-bit or float) is not supported; save it as 8-bit")
-    return mode, (height, width)
+    mode, size = picture_header(path)
+    _check_mode(mode, path)
+    return mode, size
 
 
 def read_image(
     path: Path, channels: int | None, image_size: tuple[int, int] | None
 ) -> tuple[np.ndarray, bool]:
     """uint8 ``[C, H, W]`` of one image file (C = 3 when ``channels`` is None); is it gray?"""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            mode = image.mode
-            if mode.startswith("I") or mode == "F":
-                raise DataError(
-                    f"{path}: image mode {mode} (16-bit or float) is not supported; "
-                    "save it as 8-bit"
-                )
-            image = image.convert("L" if channels == 1 else "RGB")
-    except DataError:
-        raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise DataError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
+    image = open_picture(path)
+    mode = image.mode
+    _check_mode(mode, path)
+    image = image.convert("L" if channels == 1 else "RGB")
     if image_size is not None:
         image = fit_image(image, image_size)
     array = np.asarray(image)
     array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
     return array, mode in GRAY_MODES
+
+
+def _check_mode(mode: str, path: Path) -> None:
+    if mode.startswith("I") or mode == "F":
+        raise DataError(f"{path}: image mode {mode} (16-bit or float) is not supported; save it as 8-bit")
 
 
 def _check_same_size(array: np.ndarray, first: np.ndarray, path: Path, first_path: Path) -> None:

@@ -188,7 +188,14 @@ def render_text(field: ReceptiveField) -> str:
 
 def render_png(field: ReceptiveField, path: str | Path, *, scale: int = 16, legend: bool = True,
                title: str | None = None) -> Path:
-    """Draw the field as a grid of ``scale``-pixel cells, like the mask pictures of tutorials; write a PNG.
+    """Write :func:`field_picture` as a PNG (atomically, its folder made if missing); returns the path."""
+    from pixelcnn.images import save_png
+
+    return save_png(field_picture(field, scale=scale, legend=legend, title=title), path)
+
+
+def field_picture(field: ReceptiveField, *, scale: int = 16, legend: bool = True, title: str | None = None):
+    """Draw the field as a grid of ``scale``-pixel cells, like the mask pictures of tutorials (a Pillow picture).
 
     Layout, top to bottom, inside a ``scale``-pixel margin: ``title`` (a
     ``scale``-high band, if given); the colour names (a ``scale``-high band,
@@ -200,37 +207,35 @@ def render_png(field: ReceptiveField, path: str | Path, *, scale: int = 16, lege
     """
     from PIL import Image, ImageDraw
 
+    from pixelcnn.images import font, text_width
+
     if scale < 4:
         raise ConfigError(f"scale must be at least 4 pixels per cell, got {scale}")
     kinds = field.kinds()  # [C, H, W]
     c, h, w = kinds.shape
-    font = _font(max(8, scale * 3 // 4))
+    small = font(max(8, scale * 3 // 4))
     panel = (w * scale + 1, h * scale + 1)
     bands = [text for text in (title,) if text] + (["colours"] if c > 1 else [])
     top = scale * (1 + len(bands))
-    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    needed = [c * panel[0] + (c - 1) * scale, probe.textlength(title or "", font=font)]
+    needed = [c * panel[0] + (c - 1) * scale, text_width(title or "", small)]
     if legend:
-        needed.append(sum(2 * scale + 4 + probe.textlength(KINDS[k], font=font) for k in LEGEND) - scale)
+        needed.append(sum(2 * scale + 4 + text_width(KINDS[k], small) for k in LEGEND) - scale)
     size = (2 * scale + math.ceil(max(needed)), top + panel[1] + scale + (2 * scale if legend else 0))
     picture = Image.new("RGB", size, (255, 255, 255))
     draw = ImageDraw.Draw(picture)
     if title:
-        _text(draw, (scale, scale), scale, title, font)
+        _text(draw, (scale, scale), scale, title, small)
     for ch in range(c):
         left = scale + ch * (panel[0] + scale)
         if c > 1:
-            _text(draw, (left, top - scale), scale, _channel_name(ch, c), font)
+            _text(draw, (left, top - scale), scale, _channel_name(ch, c), small)
         _draw_panel(draw, kinds[ch], (left, top), scale, field.pixel)
     if legend:
         x, y = scale, top + panel[1] + scale // 2
         for k in LEGEND:
             draw.rectangle([x, y, x + scale, y + scale], fill=COLOURS[k], outline=GRID_LINE)
-            x = _text(draw, (x + scale + 4, y), scale, KINDS[k], font) + scale
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    picture.save(path, format="PNG")
-    return path
+            x = _text(draw, (x + scale + 4, y), scale, KINDS[k], small) + scale
+    return picture
 
 
 def _draw_panel(draw, kinds: torch.Tensor, corner: tuple[int, int], scale: int, pixel: tuple[int, int]) -> None:
@@ -249,15 +254,6 @@ def _text(draw, corner: tuple[int, int], height: int, text: str, font) -> int:
     x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=font)
     draw.text((corner[0], corner[1] + (height - (y1 - y0)) // 2 - y0), text, fill=(0, 0, 0), font=font)
     return corner[0] + int(draw.textlength(text, font=font))
-
-
-def _font(size: int):
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.load_default(size=size)  # Pillow >= 10.1: a scalable font
-    except TypeError:
-        return ImageFont.load_default()
 
 
 def _probe_network(model, size, overrides: dict, g: torch.Generator):

@@ -9,14 +9,14 @@ pale yellow, so that brightness grows with the value (readable in gray too).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from pixelcnn.errors import ConfigError
+from pixelcnn.images import enlarge, font, save_png, text_width, to_picture
 
 RAMP = np.array([(0, 0, 4), (60, 15, 110), (140, 40, 110), (210, 70, 70), (245, 140, 30), (252, 250, 170)],
                 dtype=np.float64)  # anchor colours, evenly spaced from 0 to the top of the scale
@@ -49,23 +49,21 @@ def heatmap_picture(image: torch.Tensor, bits: torch.Tensor, *, top: float | Non
     top = top if top > 0 else 1.0
     h, w = values.shape
     ph, pw = h * scale, w * scale
-    font = _font(12)
+    small = font(12)
     margin, gap, bar = 8, 8, 14
     head = 20 if title else 0
     labels = [f"{top * k / 4:.2f}" for k in range(5)]
-    label_w = max(int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(t, font=font)) for t in labels + ["bits"])
+    label_w = max(int(text_width(t, small)) for t in labels + ["bits"])
     width = margin + pw + gap + pw + gap + bar + 4 + label_w + margin
-    picture = Image.new("RGB", (max(width, 2 * margin + _text_width(title, font)), margin + head + ph + 16 + margin),
-                        (255, 255, 255))
+    size = (max(width, 2 * margin + int(text_width(title, small))), margin + head + ph + 16 + margin)
+    picture = Image.new("RGB", size, (255, 255, 255))
     draw = ImageDraw.Draw(picture)
     if title:
-        draw.text((margin, margin), title, fill=(0, 0, 0), font=font)
+        draw.text((margin, margin), title, fill=(0, 0, 0), font=small)
     top_y = margin + head
-    shown = image.cpu().numpy()
-    shown = shown[0] if shown.shape[0] == 1 else shown.transpose(1, 2, 0)
-    picture.paste(Image.fromarray(shown).convert("RGB").resize((pw, ph), Image.NEAREST), (margin, top_y))
+    picture.paste(enlarge(to_picture(image).convert("RGB"), scale), (margin, top_y))
     x_map = margin + pw + gap
-    picture.paste(Image.fromarray(colourise(values, top)).resize((pw, ph), Image.NEAREST), (x_map, top_y))
+    picture.paste(enlarge(Image.fromarray(colourise(values, top)), scale), (x_map, top_y))
     x_bar = x_map + pw + gap
     ramp = colourise(np.linspace(top, 0, ph)[:, None].repeat(bar, 1), top)  # [ph, bar, 3], top value at the top
     picture.paste(Image.fromarray(ramp), (x_bar, top_y))
@@ -73,32 +71,11 @@ def heatmap_picture(image: torch.Tensor, bits: torch.Tensor, *, top: float | Non
     for k, text in enumerate(labels):
         y = top_y + ph - 1 - round(k * (ph - 1) / 4)
         draw.line([x_bar + bar, y, x_bar + bar + 3, y], fill=(0, 0, 0))
-        draw.text((x_bar + bar + 5, y - 6), text, fill=(0, 0, 0), font=font)
-    draw.text((x_bar, top_y + ph + 2), "bits", fill=(0, 0, 0), font=font)
+        draw.text((x_bar + bar + 5, y - 6), text, fill=(0, 0, 0), font=small)
+    draw.text((x_bar, top_y + ph + 2), "bits", fill=(0, 0, 0), font=small)
     return picture
 
 
 def save_heatmap(path: str | Path, image: torch.Tensor, bits: torch.Tensor, **options) -> Path:
     """Write :func:`heatmap_picture` as a PNG; returns the path."""
-    from pixelcnn import atomic
-
-    picture = heatmap_picture(image, bits, **options)
-    return atomic.atomic_write(path, lambda f: picture.save(f, format="PNG"))
-
-
-def png_bytes(picture: Image.Image) -> bytes:
-    """A Pillow picture as PNG bytes."""
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _text_width(text: str, font) -> int:
-    return int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(text, font=font)) if text else 0
-
-
-def _font(size: int):
-    try:
-        return ImageFont.load_default(size=size)  # Pillow >= 10.1: a scalable font
-    except TypeError:
-        return ImageFont.load_default()
+    return save_png(heatmap_picture(image, bits, **options), path)

@@ -27,13 +27,11 @@ Ren et al.'s L2 regularisation of the background model.
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import torch
-from PIL import Image
 
 from pixelcnn.errors import ConfigError
+from pixelcnn.images import png_bytes, to_picture
 from pixelcnn.units import bits
 
 
@@ -80,14 +78,8 @@ def png_bits(images: torch.Tensor) -> torch.Tensor:
     """
     if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] not in (1, 3):
         raise ConfigError(f"png_bits expects uint8 [N, 1 or 3, H, W], got {images.dtype} {list(images.shape)}")
-    arrays = images.permute(0, 2, 3, 1).cpu().numpy()
-    out = torch.empty(len(arrays), dtype=torch.float64)
-    for k, array in enumerate(arrays):
-        buffer = io.BytesIO()
-        Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(
-            buffer, format="PNG", optimize=True, compress_level=9)
-        out[k] = 8 * buffer.tell()
-    return out
+    sizes = [len(png_bytes(to_picture(image), optimize=True, compress_level=9)) for image in images.cpu()]
+    return 8 * torch.tensor(sizes, dtype=torch.float64)
 
 
 def complexity_corrected(log_prob_nats: torch.Tensor, images: torch.Tensor) -> torch.Tensor:

@@ -25,12 +25,11 @@ import time
 from html import escape
 from pathlib import Path
 
-from PIL import Image
-
 from pixelcnn.errors import PixelCNNError
 from pixelcnn.evaluation import report_figures as figures
 from pixelcnn.evaluation.report_data import curves, run_records, sample_grids
 from pixelcnn.evaluation.report_svg import line_chart
+from pixelcnn.images import picture_header
 
 STYLE = """
 body { font-family: sans-serif; margin: 24px auto; max-width: 1180px; color: #222; }
@@ -127,7 +126,7 @@ def _model_parts(run_dir: Path, checkpoint_meta: dict | None) -> list[str]:
         return [f'<h2>{t}</h2><p class="note">Not drawn: {escape(str(e))}</p>' for t in titles]
     out = []
     try:
-        levels, labels, where = figures.example_images(checkpoint_meta)
+        levels, labels, where = figures.example_images(checkpoint_meta, model.config)
     except PixelCNNError as e:
         levels, problem = None, str(e)
     if levels is None:
@@ -154,7 +153,7 @@ def _many(pngs: list[bytes], caption: str, where: str) -> str:
 
 def _figure(png: bytes, caption: str, width: int) -> str:
     """An embedded PNG shown ``width`` times its size, with a caption."""
-    w, h = Image.open(io.BytesIO(png)).size
+    _, (h, w) = picture_header(io.BytesIO(png))
     uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
     return (f'<figure><img src="{uri}" width="{w * width}" height="{h * width}" alt="{escape(caption or "picture")}">'

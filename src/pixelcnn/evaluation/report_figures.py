@@ -8,30 +8,28 @@ shows the same pictures.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import torch
-from PIL import Image
 
 from pixelcnn.errors import DataError
-from pixelcnn.evaluation.heatmap import heatmap_picture, png_bytes
-from pixelcnn.images import make_grid
+from pixelcnn.evaluation.heatmap import heatmap_picture
+from pixelcnn.images import grid_picture, png_bytes
 from pixelcnn.levels import to_uint8
+from pixelcnn.nn.condition import move_cond
 
 EXAMPLES, COMPLETIONS = 4, 5
 
 
-def example_images(meta: dict, count: int = EXAMPLES):
-    """The first ``count`` images of the run's test split as levels ``[n, C, H, W]``, labels or None."""
+def example_images(meta: dict, model_config, count: int = EXAMPLES):
+    """The first ``count`` images of the run's test split as levels ``[n, C, H, W]``, their
+    conditions (labels, or labels and code maps; None for a model that is not conditional) and
+    where they come from; DataError when the split does not fit the model of ``model_config``."""
     from pixelcnn.config import from_dict
-    from pixelcnn.training.data import load_split
+    from pixelcnn.training.data import check_split, load_split
 
     data = from_dict(meta["run"]).data
     split = data.test_split or data.valid_split or "test"
-    loaded = load_split(data, split, seed=meta["run"]["train"]["seed"])
-    labels = loaded.labels[:count] if loaded.labels is not None else None
-    return loaded.levels[:count].long(), labels, f"{data.name} {split}"
+    levels, labels = check_split(model_config, load_split(data, split, seed=meta["run"]["train"]["seed"]))
+    return levels[:count].long(), move_cond(labels, lambda t: t[:count]), f"{data.name} {split}"
 
 
 def completion_grid(model, levels: torch.Tensor, labels, scale: int = 3) -> tuple[bytes, str]:
@@ -52,7 +50,7 @@ def completion_grid(model, levels: torch.Tensor, labels, scale: int = 3) -> tupl
         kept[:, keep:] = 0
         rows += [levels[k : k + 1], kept[None], done[k * COMPLETIONS : (k + 1) * COMPLETIONS]]
     shown = to_uint8(torch.cat(rows), cfg.levels, how="stretch")
-    picture = _scaled(make_grid(shown, nrow=2 + COMPLETIONS), scale)
+    picture = grid_picture(shown, nrow=2 + COMPLETIONS, scale=scale)
     return png_bytes(picture), (f"each row: a test image, its top {keep} of {h} rows, then {COMPLETIONS} samples "
                                 f"of the other rows given them (seed 0)")
 
@@ -75,24 +73,18 @@ def likelihood_maps(model, levels: torch.Tensor, labels) -> tuple[list[bytes], s
 
 def receptive_field_picture(model) -> tuple[bytes, str]:
     """The receptive field of the centre pixel's first colour, found by gradients through this model."""
-    from pixelcnn.evaluation import receptive_field, render_png
+    from pixelcnn.evaluation.fields import field_picture, receptive_field
 
     h, w = model.config.image_size
     field = receptive_field(model, (h // 2, w // 2), 0, generator=torch.Generator().manual_seed(0))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = render_png(field, Path(tmp) / "rf.png", scale=max(4, min(12, 336 // max(h, w))))
-        data = path.read_bytes()
+    data = png_bytes(field_picture(field, scale=max(4, min(12, 336 // max(h, w)))))
     return data, f"pixel {field.pixel}, channel 0: {field.summary()}"
 
 
 def _cond(model, labels, repeat: int, device):
-    if not getattr(model.config, "num_classes", 0):
+    """The conditions of each image (labels, maps), each repeated ``repeat`` times, on ``device``."""
+    if not model.conditional:
         return None
     if labels is None:
-        raise DataError("the model is class-conditional but the test split has no labels")
-    return labels.repeat_interleave(repeat).to(device)
-
-
-def _scaled(grid, scale: int) -> Image.Image:
-    picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
-    return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST) if scale > 1 else picture
+        raise DataError("the model is conditional but the test split has no labels or maps for it")
+    return move_cond(labels, lambda t: t.repeat_interleave(repeat, 0).to(device))

@@ -51,7 +51,6 @@ class Scores:
         return rank_descending(self.nats)
 
 
-@torch.inference_mode()
 def score_images(model, images: torch.Tensor, cond=None, *, batch_size: int = 256) -> Scores:
     """Score every image of ``images`` with ``model``.
 
@@ -64,27 +63,13 @@ def score_images(model, images: torch.Tensor, cond=None, *, batch_size: int = 25
     Returns:
         :class:`Scores`; the model is left in the mode it was in.
     """
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+    from pixelcnn.evaluation.likelihood import log_probs
     from pixelcnn.training.runtime import check_forward_memory
 
     n, _, h, w = images.shape
-    check_forward_memory(model, min(batch_size, max(n, 1)), f"scoring {n:,} images in batches of {batch_size}",
+    check_forward_memory(model, max(min(batch_size, n), 1), f"scoring {n:,} images in batches of {batch_size}",
                          "use a smaller batch size (--batch-size) or fewer images", 2 * n * h * w * 8)
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    maps = []
-    try:
-        for start in range(0, images.shape[0], batch_size):
-            x = images[start : start + batch_size].to(device)
-            c = None if cond is None else cond[start : start + batch_size].to(device)
-            # [B, C, H, W] or [B, 1, H, W] (a likelihood that does not factor over colours): sum the colours
-            maps.append(-model.log_prob_map(x, c).float().sum(1).cpu())  # [B, H, W]
-    finally:
-        model.train(was_training)
-    h, w = images.shape[2:]
-    maps = torch.cat(maps) if maps else torch.zeros(0, h, w)
+    maps = -log_probs(model, images, cond, batch_size=batch_size, per_pixel=True)  # [N, H, W]
     nats = maps.double().flatten(1).sum(1)  # [N]
     dims = math.prod(images.shape[1:])
     return Scores(nats=nats, bits_per_dim=bits_per_dim(nats, dims), maps=maps, dims=dims)

@@ -20,6 +20,10 @@ split read on demand are read ahead by that many DataLoader worker processes;
 the batches are the same. On CUDA they are put in pinned memory, so that the
 copy to the device can overlap (written for GPUs, not run on one by the tests).
 
+A split fits a model when its channels, size and levels are the model's, and a
+class-conditional model has its labels: :func:`check_split` says so in one line
+before anything is scored (``pixelcnn eval``, the trainer, the report).
+
 Validation: the set's own ``valid`` split, else one carved from ``train``
 (``data.valid_fraction``, see :mod:`pixelcnn.data.splits`); the test split is
 used for validation only when ``data.valid_split=test`` says so, and then
@@ -194,6 +198,40 @@ def load_maps(data_cfg, split: str, count: int | None = None) -> torch.Tensor:
         raise DataError(f"{data_cfg.name}: the {split} split holds {count} images but {len(maps)} "
                         f"{field} maps (data.cond_field); they must pair up")
     return maps[:, 0].long()
+
+
+def check_split(model_config, split: Split, owner: str = "the model", *,
+                labels: bool = True) -> tuple[Levels, torch.Tensor | dict | None]:
+    """The levels and the conditions to score ``split`` with a model of ``model_config``.
+
+    One DataError line when the split does not fit the model: other channels or size, other
+    levels, or (with ``labels``) no labels for a class-conditional model or no code maps
+    (``data.cond_field``) for a model conditioned on them, ``owner`` naming the model in
+    that line. The conditions are the labels, a dict of labels and maps, or None (also
+    without ``labels``: a caller that gives its own). Only shapes are looked at: nothing is read.
+    """
+    want = (model_config.in_channels, *model_config.image_size)
+    got = tuple(split.levels.shape[1:])
+    if got != want:
+        raise DataError(f"the {split.name} images are {got[0]}x{got[1]}x{got[2]} (C x H x W) "
+                        f"but the model was trained on {want[0]}x{want[1]}x{want[2]}")
+    data = split.levels.data_cfg
+    if data.levels != model_config.levels:
+        raise DataError(f"the {split.name} images are read as {data.levels} levels "
+                        f"but the model was trained on {model_config.levels}")
+    if not labels:
+        return split.levels, None
+    found = None
+    if getattr(model_config, "num_classes", 0):
+        if split.labels is None:
+            raise DataError(f"{owner} is class-conditional but {data.name} {split.name} has no labels to score it with")
+        found = split.labels
+    if (getattr(model_config, "cond_map", None) or {"name": "none"})["name"] == "none":
+        return split.levels, found
+    if split.maps is None:
+        raise DataError(f"{owner} is conditioned on code maps but {data.name} {split.name} has none "
+                        f"(name them with data.cond_field)")
+    return split.levels, {"labels": found, "map": split.maps}
 
 
 def carve_fraction(data_cfg) -> float:

@@ -40,7 +40,7 @@ from pixelcnn.nn.weight_norm import initialize_from_data, weight_normed_layers
 from pixelcnn.training import checkpoint as ckpt
 from pixelcnn.training import distributed
 from pixelcnn.nn.condition import move_cond
-from pixelcnn.training.data import (Batch, TrainStream, cond_map_spec, load_split, validation_split_name,
+from pixelcnn.training.data import (Batch, TrainStream, check_split, cond_map_spec, load_split, validation_split_name,
                                     with_levels)
 from pixelcnn.training.data_location import anchor_data
 from pixelcnn.training.ema import EMA
@@ -135,11 +135,11 @@ class Trainer:
         self.train_split = train
         self._splits: dict = {}  # evaluation splits, loaded once
         self.valid_name = validation_split_name(cfg.data)
-        self._check_splits()
+        model_config = self._model_config(train)
+        self._check_splits(model_config)
         self.stream = stream if stream is not None else TrainStream(
             train.images, train.conditions(cfg.data), cfg.data, t.seed,
             pin=self.device.type == "cuda")  # pinned batches copy without blocking
-        model_config = self._model_config(train)
         self._check_memory(model_config)
         self.model, self.optimizer, self.ema = build_parts(
             model_config, t, self.device, init=None if resume else self._first_images, optimizer=optimizer)
@@ -196,14 +196,16 @@ class Trainer:
         check_memory(need, f"training this model (up to {weights:,} weights) at batch {t.batch_size}", self.device,
                      "use a smaller model or train.batch_size")
 
-    def _check_splits(self) -> None:
-        """Every split the run will use holds images, checked before the first step."""
+    def _check_splits(self, model_config) -> None:
+        """Every split the run will use holds images that fit the model, checked before the first step."""
         d = self.cfg.data
         names = [d.train_split, self.valid_name] + ([d.test_split] if d.test_split else [])
         for name in dict.fromkeys(names):
-            if len(self._split(name).images) == 0:
+            split = self._split(name)
+            if len(split.images) == 0:
                 raise DataError(f"the {name} split of {d.name} holds no images; training needs a non-empty "
                                 f"train split and something to validate and test on")
+            check_split(model_config, split)
 
     def _meta(self, train) -> dict:
         return {
@@ -432,11 +434,9 @@ class Trainer:
 
     def _score(self, name: str, kind: str):
         """Score split ``name`` with the evaluation weights and log it as a ``kind`` record."""
-        split = self._split(name)
-        score = distributed.evaluate_across(self.eval_model, split.levels,
-                                            split.conditions(self.cfg.data),
-                                            batch_size=self.cfg.train.eval_batch_size, procs=self.procs,
-                                            device=self.device)
+        levels, labels = check_split(self.eval_model.config, self._split(name))
+        score = distributed.evaluate_across(self.eval_model, levels, labels, batch_size=self.cfg.train.eval_batch_size,
+                                            procs=self.procs, device=self.device)
         epoch = self.epoch + (self.position > 0)  # the epoch of the last step, from 1, as in train records
         self.metrics.write(kind, step=self.step, epoch=epoch, split=name, **score.to_dict())
         return score
