@@ -65,6 +65,22 @@ def test_a_whole_pass_fills_the_cache_and_stepping_goes_on_from_any_element(grou
         assert torch.allclose(out[:, block], full[:, block, i : i + 1, j : j + 1], rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_fused_kernel_serves_the_whole_pass_and_its_gradient(dtype):
+    """No [B, heads, M, M] map of weights: the CPU's flash kernel, forward and backward (it wants
+    contiguous heads and no attention dropout)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    model = pixelcnn.create_model("pixelsnail", in_channels=3, image_size=(6, 7), hidden=12, head=12).to(dtype)
+    x = torch.randint(0, 256, (2, 3, 6, 7), generator=gen(3))
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        model.log_prob(x).sum().backward()
+    ops = {e.key for e in prof.key_averages()}
+    assert {"aten::_scaled_dot_product_flash_attention_for_cpu",
+            "aten::_scaled_dot_product_flash_attention_for_cpu_backward"} <= ops
+    assert "aten::_scaled_dot_product_attention_math" not in ops
+
+
 def test_the_layer_steps_in_order_and_over_the_whole_map_only():
     layer = attention(1, 1, 1, (3, 3))
     x, image = inputs(1, (3, 3))

@@ -131,7 +131,8 @@ def sequence(t: torch.Tensor, groups: int, heads: int) -> torch.Tensor:
     ``[B, heads, H*W*G, d]`` in sampling order."""
     b, h, w = t.shape[0], t.shape[-2], t.shape[-1]
     t = t.reshape(b, groups, heads, -1, h, w).permute(0, 2, 4, 5, 1, 3)  # [B, heads, H, W, G, d]
-    return t.reshape(b, heads, h * w * groups, -1)
+    # contiguous: the fused kernels want each element's d numbers side by side
+    return t.reshape(b, heads, h * w * groups, -1).contiguous()
 
 
 def unsequence(s: torch.Tensor, groups: int, h: int, w: int) -> torch.Tensor:
