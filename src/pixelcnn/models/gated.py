@@ -78,9 +78,11 @@ class GatedLayer(nn.Module):
     the horizontal stack keeps ``c`` causal colour groups. The first layer has no
     residual (its input is the image) and neither has the last: only its skip output
     reaches the head, so a residual there would be a weight that no loss depends on.
-    ``dropout`` (a rate) acts on the gated output of the horizontal stack in training."""
+    ``dropout`` (a rate) acts on the gated output of the horizontal stack in training.
+    ``cfg`` is any model config with this one's ``hidden``, ``kernel_in``, ``kernel``,
+    ``norm``, ``num_classes``, ``cond_dim`` and ``cond_map`` (PixelSNAIL's builds on it)."""
 
-    def __init__(self, cfg: GatedPixelCNNConfig, first: bool, c: int, inputs: int, last: bool = False,
+    def __init__(self, cfg, first: bool, c: int, inputs: int, last: bool = False,
                  dropout: float = 0.0):
         super().__init__()
         p = cfg.hidden
