@@ -50,6 +50,9 @@ CASES = [
     ("pixelsnail 1x28x28", "pixelsnail", {}, {}),
     ("pixelsnail 3x32x32", "pixelsnail", {"in_channels": 3, "image_size": (32, 32)},
      {"fast_over_forward_max": 5, "reference_over_fast_min": 100}),
+    # a colour per step: three times the steps, and nine times the keys read over a run
+    ("pixelsnail 3x32x32 categorical", "pixelsnail",
+     {"in_channels": 3, "image_size": (32, 32), "likelihood": "categorical"}, {}),
 ]
 
 
