@@ -27,9 +27,9 @@ head against them (:class:`~pixelcnn.nn.attention.AttentionRun`).
 
 Differences from the paper's network: the convolutions are Gated PixelCNN's stacks
 (the paper uses PixelCNN++'s down-right shifted stream alone, whose blind spot the
-attention covers), keys are as wide as values, and the background is a learned
-embedding of every position. Not implemented: the paper's attention over
-downsampled maps.
+attention covers), keys are as wide as values, and the background adds waves of the
+row and the column to the paper's coordinates; queries and keys read it through
+linear maps. Not implemented: the paper's attention over downsampled maps.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ PixelSNAIL (Chen et al. 2018, "PixelSNAIL: An Improved Autoregressive Generative
 Model") follows blocks of causal convolutions with self-attention, so that every
 position reads the whole past, where a stack of convolutions reaches only a cone.
 As in the paper, keys and values read the raw image beside the layer's input and
-queries read the layer's input alone; both read the position (the "background",
-here a learned embedding of every position).
+queries read the layer's input alone; both read the position (the "background":
+the row and the column as extra channels, see :func:`background`).
 
 Elements. With G colour groups (G = C for a likelihood that draws one colour at a
 time, 1 for one that draws a whole pixel) the map is a sequence of M = H*W*G
@@ -44,6 +44,8 @@ and attention over downsampled maps.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -64,7 +66,7 @@ class CausalSelfAttention(nn.Module):
             also the output's channels per group.
         heads: attention heads; must divide ``width``.
         groups: G, elements per pixel.
-        size: ``(H, W)`` of the maps (the position embeddings are learned per position).
+        size: ``(H, W)`` of the maps (for the background channels).
         dropout: rate of attention dropout in training.
 
     Shapes: ``x`` ``[B, channels, H, W]`` -> ``[B, groups * width, H, W]`` (output group ``g``
@@ -82,8 +84,10 @@ class CausalSelfAttention(nn.Module):
         self.query = MaskedConv2d(channels, groups * width, 1, "B", groups)
         self.key_value = MaskedConv2d(channels, groups * 2 * width, 1, "B", groups)  # per group: key, then value
         self.image_key_value = MaskedConv2d(image_channels, groups * 2 * width, 1, "B", groups, bias=False)
-        self.query_position = nn.Parameter(torch.randn(groups * width, *self.size) * width ** -0.5)
-        self.key_position = nn.Parameter(torch.randn(groups * width, *self.size) * width ** -0.5)
+        self.register_buffer("background", background(self.size), persistent=False)  # [P, H, W]
+        # shared maps of the background: no weight belongs to one position
+        self.query_position = nn.Linear(self.background.shape[0], groups * width, bias=False)
+        self.key_position = nn.Linear(self.background.shape[0], groups * width, bias=False)
         self.null = nn.Parameter(torch.randn(2, heads, width // heads))  # the null key and value
 
     def forward(self, x: torch.Tensor, image: torch.Tensor, prepare, step: Step | None = None) -> torch.Tensor:
@@ -105,9 +109,9 @@ class CausalSelfAttention(nn.Module):
         """The output ``[B, G*width, H, W]`` and the shifted keys and values ``[B, heads, M, d]``."""
         b, _, h, w = x.shape
         g, n = self.groups, self.heads
-        q = self.query(x) + self.query_position  # [B, G*width, H, W]
+        q = self.query(x) + self.positions(self.query_position)  # [B, G*width, H, W]
         kv = (self.key_value(x) + self.image_key_value(features)).view(b, g, 2, self.width, h, w)
-        k = kv[:, :, 0] + self.key_position.view(g, self.width, h, w)  # [B, G, width, H, W]
+        k = kv[:, :, 0] + self.positions(self.key_position).view(g, self.width, h, w)  # [B, G, width, H, W]
         q, k, v = (sequence(t, g, n) for t in (q, k, kv[:, :, 1]))  # [B, heads, M, d]
         null = self.null.to(k.dtype)[:, None, :, None].expand(2, b, n, 1, k.shape[-1])
         k = torch.cat([null[0], k[:, :, :-1]], dim=2)  # element m's key at index m + 1
@@ -115,6 +119,10 @@ class CausalSelfAttention(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
                                              is_causal=True)
         return unsequence(out, g, h, w), k, v
+
+    def positions(self, project: nn.Linear) -> torch.Tensor:
+        """``project`` of the background at every position: ``[G*width, H, W]``."""
+        return torch.einsum("op,phw->ohw", project.weight, self.background)
 
     def _run(self, step: Step) -> "AttentionRun":
         state = step.cache.state(self)
@@ -141,6 +149,24 @@ def unsequence(s: torch.Tensor, groups: int, h: int, w: int) -> torch.Tensor:
     return s.view(b, heads, h, w, groups, d).permute(0, 4, 1, 5, 2, 3).reshape(b, groups * heads * d, h, w)
 
 
+def background(size: tuple[int, int]) -> torch.Tensor:
+    """Position channels of a map of ``size`` ``(H, W)``: ``[P, H, W]``, the same for rows and
+    for columns: the coordinate ``t`` as ``t / n - 1/2`` (the paper's background) and
+    ``sin``, ``cos`` of ``2 pi t / period`` for periods 4, 8, ... up to twice the longer side,
+    so that a dot product of two positions' projections can depend on their offset."""
+    longest = max(size)
+    periods = [4.0]
+    while periods[-1] < 2 * longest:
+        periods.append(2 * periods[-1])
+    channels = []
+    for axis, n in enumerate(size):
+        t = torch.arange(n, dtype=torch.float64)
+        waves = [t / n - 0.5] + [f(2 * math.pi * t / p) for p in periods for f in (torch.sin, torch.cos)]
+        for wave in waves:
+            channels.append(wave[:, None].expand(size) if axis == 0 else wave[None, :].expand(size))
+    return torch.stack(channels).float()
+
+
 class AttentionRun:
     """State of ``layer`` (a :class:`CausalSelfAttention`) during one incremental run over
     ``batch`` images: the weights (read once), the shifted keys and values, and the input
@@ -158,8 +184,8 @@ class AttentionRun:
             q, kv = slice(group * width, (group + 1) * width), slice(group * 2 * width, (group + 1) * 2 * width)
             self.plans.append((weights[0][q].t().contiguous(), biases[0][q], weights[1][kv].t().contiguous(),
                                weights[2][kv].t().contiguous(), biases[1][kv]))
-        self.query_position = layer.query_position.detach()
-        self.key_position = layer.key_position.detach()
+        self.query_position = layer.positions(layer.query_position).detach()  # [G*width, H, W]
+        self.key_position = layer.positions(layer.key_position).detach()
         h, w = layer.size
         d = width // n
         self.keys = weights[0].new_zeros(batch, n, h * w * g, d)
