@@ -19,6 +19,7 @@ Before timing, the two samplers are checked to draw the same first rows.
 
     python benchmarks/sampling.py            # prints JSON
     python benchmarks/sampling.py --only pixelcnn-pp    # only the PixelCNN++ rows
+    python benchmarks/sampling.py --only pixelsnail     # only the PixelSNAIL rows
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ CASES = [
     # three resolutions: u by rows, ul by positions, coarser levels at their own rate
     ("pixelcnn-pp 3x32x32", "pixelcnn-pp", {"in_channels": 3, "image_size": (32, 32)}, {"fast_over_forward_max": 4}),
     ("pixelcnn-pp 1x28x28", "pixelcnn-pp", {"in_channels": 1, "image_size": (28, 28)}, {}),
+    # attention: each step's query reads every cached key and value of its layer
+    ("pixelsnail 1x28x28", "pixelsnail", {}, {}),
+    ("pixelsnail 3x32x32", "pixelsnail", {"in_channels": 3, "image_size": (32, 32)},
+     {"fast_over_forward_max": 5, "reference_over_fast_min": 100}),
+    # a colour per step: three times the steps, and nine times the keys read over a run
+    ("pixelsnail 3x32x32 categorical", "pixelsnail",
+     {"in_channels": 3, "image_size": (32, 32), "likelihood": "categorical"}, {}),
 ]
 
 

@@ -39,6 +39,8 @@ def small_overrides(name: str, channels: int, levels: int, size: tuple[int, int]
         out["hidden"] = 12
     if "layers" in fields:
         out["layers"] = 2
+    if "blocks" in fields:  # attention blocks
+        out["blocks"] = 2
     if "head" in fields and base.head:
         out["head"] = 12
     if "dropout" in fields:  # two passes of a training-mode model must agree; test_pixelcnn_pp.py tests dropout

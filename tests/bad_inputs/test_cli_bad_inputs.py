@@ -71,6 +71,10 @@ CASES = [
     ("model-kernel", [*TRAIN, *tiny("model.kernel=4")], None, "kernel sizes must be odd"),
     ("model-unknown", [*TRAIN, *tiny("model.width=3")], None, "unknown pixelcnn setting(s) ['width']"),
     ("model-name", [*TRAIN, *tiny("model.name=pixelcnn-xl")], None, "unknown model 'pixelcnn-xl'"),
+    ("model-heads", [*TRAIN, *tiny("model.name=pixelsnail", "model.heads=3")], None,
+     "heads = 3 must divide attention_width = 32"),
+    ("model-heads-without-attention", [*TRAIN, *tiny("model.name=gated-pixelcnn", "model.heads=4")], None,
+     "unknown gated setting(s) ['heads']"),
     ("section", [*TRAIN, *tiny("optim.lr=1")], None, "section.key=value"),
     ("unknown-key", [*TRAIN, *tiny("train.speed=1")], None, "unknown train setting(s)"),
     # --- config files ---------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def model_overrides(name: str, likelihood: str) -> list[str]:
     fields = {f.name for f in dataclasses.fields(preset_config(name))}
     spec = "{name: logistic-mixture, mixtures: 2}" if likelihood == "logistic-mixture" else likelihood
     out = [f"model.name={name}", f"model.likelihood={spec}"]
-    for key, value in (("hidden", 8), ("layers", 1), ("head", 8), ("dropout", 0.0), ("resolutions", 2)):
+    for key, value in (("hidden", 8), ("layers", 1), ("head", 8), ("dropout", 0.0), ("resolutions", 2), ("blocks", 2)):
         if key in fields and (key != "head" or preset_config(name).head):
             out.append(f"model.{key}={value}")
     return out

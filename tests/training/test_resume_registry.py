@@ -15,7 +15,7 @@ from pixelcnn.models import preset_config
 from pixelcnn.training import Trainer
 from pixelcnn.training import checkpoint as ckpt
 
-SMALL = {"hidden": 8, "layers": 1, "head": 8, "resolutions": 2}  # where the preset has the field
+SMALL = {"hidden": 8, "layers": 1, "head": 8, "resolutions": 2, "blocks": 2}  # where the preset has the field
 
 
 def overrides(npz, name, likelihood, steps):

@@ -41,6 +41,11 @@ FIELD_RANGES = {
         "head": at_least(0, "0: no hidden output layer"),
         "num_classes": at_least(0, "0: not class-conditional"),
         "cond_dim": at_least(0, "0: no conditioning vector"),
+        "dropout": between(0.0, 1.0, high_open=True),
+        "blocks": at_least(1),
+        "heads": at_least(1),
+        "attention_width": at_least(1),
+        "attention_dropout": between(0.0, 1.0, high_open=True),
     }.items()
 }
 

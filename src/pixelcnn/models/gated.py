@@ -77,23 +77,52 @@ class GatedLayer(nn.Module):
     """One layer of both stacks. ``first`` reads the image (C channels, mask A);
     the horizontal stack keeps ``c`` causal colour groups. The first layer has no
     residual (its input is the image) and neither has the last: only its skip output
-    reaches the head, so a residual there would be a weight that no loss depends on."""
+    reaches the head, so a residual there would be a weight that no loss depends on.
+    ``dropout`` (a rate) acts on the gated output of the horizontal stack in training.
+    ``cfg`` is any model config with this one's ``hidden``, ``kernel_in``, ``kernel``,
+    ``norm``, ``num_classes``, ``cond_dim`` and ``cond_map`` (PixelSNAIL's builds on it)."""
 
-    def __init__(self, cfg: GatedPixelCNNConfig, first: bool, c: int, inputs: int, last: bool = False):
+    def __init__(self, cfg, first: bool, c: int, inputs: int, last: bool = False,
+                 dropout: float = 0.0):
         super().__init__()
         p = cfg.hidden
         width, k = (inputs, cfg.kernel_in) if first else (p, cfg.kernel)
-        self.first = first
+        self.first, self.groups = first, c
         wn = cfg.norm == "weight"
         self.vconv = MaskedConv2d(width, 2 * p, k, "V", weight_norm=wn)
         self.hconv = MaskedConv2d(width, 2 * p, (1, k), "A" if first else "B", c, weight_norm=wn)
         self.link = MaskedConv2d(2 * p, 2 * p, 1, "full", weight_norm=wn)
         self.skip = MaskedConv2d(p, p, 1, "B", c, weight_norm=wn)
         self.res = None if first or last else MaskedConv2d(p, p, 1, "B", c, weight_norm=wn)
+        self.dropout = nn.Dropout(dropout) if dropout else None
         maps = cond_map_of(cfg).width
         conditional = cfg.num_classes or cfg.cond_dim or maps
         self.vcond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * p, maps) if conditional else None
         self.hcond = Conditioning(cfg.num_classes, cfg.cond_dim, 2 * p, maps) if conditional else None
+
+    def vertical(self, v, x, encoder, cond, step: Step | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The vertical stack: ``v`` the previous layer's pre-activation (the first layer reads
+        the levels ``x`` through ``encoder``) -> this layer's pre-activation and its link
+        (1x1, not yet shifted down)."""
+        pre = self.vconv.read_image(x, encoder, step) if self.first else self.vconv(gate(v), step)
+        if self.vcond is not None:
+            pre = pre + self.vcond(cond, pre, step)
+        return pre, self.link(pre)
+
+    def horizontal(self, h, x, encoder, link, cond, step: Step | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The horizontal stack: ``h`` the previous layer's output (the first layer reads the
+        image), ``link`` the shifted vertical link -> this layer's output and its skip output."""
+        pre = self.hconv.read_image(x, encoder, step) if self.first else self.hconv(h, step)
+        pre = pre + link
+        if self.hcond is not None:
+            pre = pre + self.hcond(cond, pre, step)
+        g = gate(pre, self.groups)
+        if self.dropout is not None:
+            g = self.dropout(g)
+        out = self.skip(g, step)
+        if self.res is None:  # the first layer starts the stack; the last one's h is not read
+            return g, out
+        return h + self.res(g, step), out
 
 
 class GatedPixelCNN(nn.Module):
@@ -129,60 +158,41 @@ class GatedPixelCNN(nn.Module):
     def forward(self, x: torch.Tensor, cond=None, step: Step | None = None) -> torch.Tensor:
         """``x`` levels ``[B, C, H, W]`` (the whole image, also in a step); ``cond`` a
         checked condition (:mod:`pixelcnn.nn.condition`). Returns the parameters of the step's region
-        (:mod:`pixelcnn.nn.step`), of the whole image without one.
-
-        At a one-pixel step the vertical stack computes row ``i - 1`` the first time
-        row ``i`` is visited (that row is complete by then); its links serve the
-        whole of row ``i``.
-        """
+        (:mod:`pixelcnn.nn.step`), of the whole image without one."""
         cond = self.cond_map.bind(cond, step)
-        if step is None or not step.is_position:
-            links = [shift_down(v) for v in self.vertical(x, cond, step)]
-            return self.horizontal(x, links, cond, step)
-        (i, _), (j, _) = step.rows, step.cols
-        state = step.cache.state(self)
-        if state.get("row") != i:
-            if i == 0:
-                state["links"] = [0.0] * len(self.layers)
-            else:
-                state["links"] = self.vertical(x, cond, Step.row(step.cache, i - 1))
-            state["row"] = i
-        links = [v if isinstance(v, float) else v[..., j : j + 1] for v in state["links"]]
-        return self.horizontal(x, links, cond, step)
-
-    def vertical(self, x, cond, step: Step | None) -> list[torch.Tensor]:
-        """The link input of every layer: 1x1 of the vertical pre-activations, not yet shifted."""
-        links, v = [], None
-        for layer in self.layers:
-            if layer.first:
-                pre = layer.vconv.read_image(x, self.encoder, step)
-            else:
-                pre = layer.vconv(gate(v), step)
-            if layer.vcond is not None:
-                pre = pre + layer.vcond(cond, pre, step)
-            links.append(layer.link(pre))
-            v = pre
-        return links
-
-    def horizontal(self, x, links, cond, step: Step | None) -> torch.Tensor:
-        c = self.groups
+        links = vertical_links(self.layers, self.encoder, x, cond, step)
         h = skip = None
         for layer, link in zip(self.layers, links):
-            if layer.first:
-                pre = layer.hconv.read_image(x, self.encoder, step)
-            else:
-                pre = layer.hconv(h, step)
-            pre = pre + link
-            if layer.hcond is not None:
-                pre = pre + layer.hcond(cond, pre, step)
-            g = gate(pre, c)
-            out = layer.skip(g, step)
+            h, out = layer.horizontal(h, x, self.encoder, link, cond, step)
             skip = out if skip is None else skip + out
-            if layer.res is None:  # the first layer starts the stack; the last one's h is not read
-                h = g
-            else:
-                h = h + layer.res(g, step)
         return self.head[1](torch.relu(self.head[0](torch.relu(skip), step)), step)
+
+
+def vertical_links(layers, encoder, x: torch.Tensor, cond, step: Step | None) -> list:
+    """What the vertical stack of ``layers`` (:class:`GatedLayer`) adds to each layer of the
+    horizontal stack over the step's region: every link shifted down one row.
+
+    At a one-pixel step the vertical stack computes row ``i - 1`` the first time row ``i``
+    is visited (that row is complete by then); its links serve the whole of row ``i``.
+    """
+    if step is None or not step.is_position:
+        return [shift_down(link) for link in _vertical(layers, encoder, x, cond, step)]
+    (i, _), (j, _) = step.rows, step.cols
+    state = step.cache.state(layers)
+    if state.get("row") != i:
+        state["links"] = [0.0] * len(layers) if i == 0 else \
+            _vertical(layers, encoder, x, cond, Step.row(step.cache, i - 1))
+        state["row"] = i
+    return [v if isinstance(v, float) else v[..., j : j + 1] for v in state["links"]]
+
+
+def _vertical(layers, encoder, x, cond, step: Step | None) -> list[torch.Tensor]:
+    """The link of every layer: 1x1 of the vertical pre-activations, not yet shifted."""
+    links, v = [], None
+    for layer in layers:
+        v, link = layer.vertical(v, x, encoder, cond, step)
+        links.append(link)
+    return links
 
 
 def shift_down(t: torch.Tensor) -> torch.Tensor:

@@ -60,7 +60,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pixelcnn.errors import ConfigError, PixelCNNError
-from pixelcnn.coerce import at_least, between, check_fields, one_of
+from pixelcnn.coerce import at_least, check_fields, one_of
 from pixelcnn.models.config import cond_map_field, cond_map_of, FIELD_RANGES, check_parts, input_field, likelihood_field, register_config
 from pixelcnn.nn import MaskedConv2d
 from pixelcnn.nn.condition import Conditioning
@@ -89,7 +89,7 @@ class PixelCNNPPConfig:
     hidden: int = 160
     layers: int = 5
     resolutions: int = field(default=3, metadata=at_least(1))
-    dropout: float = field(default=0.5, metadata=between(0.0, 1.0, high_open=True))
+    dropout: float = 0.5
     norm: str = field(default="weight", metadata=one_of("weight", "none"))
     num_classes: int = 0
     cond_dim: int = 0

@@ -20,6 +20,7 @@ from pixelcnn.models.model import AutoregressiveModel
 from pixelcnn.models.gated import GatedPixelCNN, GatedPixelCNNConfig
 from pixelcnn.models.pixelcnn import PixelCNN, PixelCNNConfig
 from pixelcnn.models.pixelcnn_pp import PixelCNNPP, PixelCNNPPConfig
+from pixelcnn.models.pixelsnail import PixelSNAIL, PixelSNAILConfig
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,24 @@ PRESETS: dict[str, Preset] = {
         "PixelCNN++ at the paper's CIFAR-10 size (160 filters, 5 blocks per stage, 10 components, dropout 0.5; "
         "about 54M parameters: for GPUs)",
     ),
+    "pixelsnail": Preset(
+        PixelSNAILConfig(hidden=48, blocks=2, layers=2, heads=2, attention_width=32, head=96,
+                         likelihood={"name": "logistic-mixture", "mixtures": 5}),
+        "PixelSNAIL: gated convolution stacks with no blind spot, each block followed by causal multi-head "
+        "self-attention over the whole past, skip connections, logistic mixture (CPU-sized: 48 filters, "
+        "2 blocks of 2 layers, 2 heads, 5 components)",
+    ),
+    "pixelsnail-cifar": Preset(
+        PixelSNAILConfig(in_channels=3, image_size=(32, 32), hidden=256, blocks=12, layers=4, heads=1,
+                         attention_width=128, head=256, dropout=0.5, norm="weight",
+                         likelihood={"name": "logistic-mixture", "mixtures": 10}),
+        "PixelSNAIL at the paper's CIFAR-10 size (256 filters, 12 blocks of 4 layers, one attention head "
+        "of 128 channels, dropout 0.5, 10 components; for GPUs)",
+    ),
 }
 
-NETWORKS: dict[str, type[nn.Module]] = {"pixelcnn": PixelCNN, "gated": GatedPixelCNN, "pixelcnn-pp": PixelCNNPP}
+NETWORKS: dict[str, type[nn.Module]] = {"pixelcnn": PixelCNN, "gated": GatedPixelCNN, "pixelcnn-pp": PixelCNNPP,
+                                        "pixelsnail": PixelSNAIL}
 PLUGIN_GROUP = "pixelcnn.models"  # entry points of other packages that call register_model
 
 

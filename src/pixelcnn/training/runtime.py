@@ -212,23 +212,49 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.1f} GiB"
 
 
-def activation_bytes(config, batch: int, size: tuple[int, int], bytes_per_number: int = 4) -> int:
+def activation_bytes(config, batch: int, size: tuple[int, int], bytes_per_number: int = 4,
+                     training: bool = True) -> int:
     """A rough upper estimate of the memory of one forward and backward pass of a model with
-    ``config`` on ``batch`` images of ``size``: every layer's activations and their gradients.
+    ``config`` on ``batch`` images of ``size``: every layer's activations and their gradients,
+    attention included (:func:`attention_bytes`).
 
     It is meant to refuse, before starting, work that is far too large (an image of 2000 x
     2000), not to predict memory closely."""
     c = getattr(config, "in_channels", 1)
-    per_position = (getattr(config, "hidden", 64) * (getattr(config, "layers", 1) + 2) * 4
+    per_position = (getattr(config, "hidden", 64) * (_depth(config) + 2) * 4
                     + getattr(config, "head", 0) + 2 * c * getattr(config, "levels", 256))
-    return 2 * batch * size[0] * size[1] * per_position * bytes_per_number  # activations and their gradients
+    convs = 2 * batch * size[0] * size[1] * per_position * bytes_per_number  # activations and their gradients
+    return convs + attention_bytes(config, batch, size, bytes_per_number, training)
+
+
+def attention_bytes(config, batch: int, size: tuple[int, int], bytes_per_number: int = 4,
+                    training: bool = True) -> int:
+    """The part of :func:`activation_bytes` that attention layers add (``blocks`` of them, with
+    ``attention_width`` channels and ``heads`` heads; none for a config without them).
+
+    Every layer keeps queries, keys, values and outputs of each of its M elements (H*W times
+    the likelihood's groups), with gradients. The ``[B, heads, M, M]`` map of attention
+    weights is counted where ``scaled_dot_product_attention`` makes one: in training with
+    attention dropout (the fused CPU kernels take no dropout), the weights and the dropout
+    mask, with gradients. Otherwise the fused kernels work in tiles, and memory grows with
+    M, not M^2."""
+    blocks, width = getattr(config, "blocks", 0), getattr(config, "attention_width", 0)
+    if not (blocks and width):
+        return 0
+    from pixelcnn.models.config import likelihood_of
+
+    elements = size[0] * size[1] * likelihood_of(config).groups
+    numbers = 2 * 8 * elements * width  # queries, keys, values, their shifted copies, outputs; and gradients
+    if training and getattr(config, "attention_dropout", 0.0) > 0:
+        numbers += 2 * 2 * getattr(config, "heads", 1) * elements * elements
+    return blocks * batch * numbers * bytes_per_number
 
 
 def check_forward_memory(model, batch: int, what: str, advice: str, extra_bytes: int = 0) -> None:
     """Refuse up front (one line naming the estimate and what is available) a forward pass of
     ``model`` on ``batch`` images, plus ``extra_bytes`` of results, that cannot fit."""
     cfg = model.config
-    need = activation_bytes(cfg, batch, cfg.image_size) // 2 + extra_bytes  # no gradients: half the estimate
+    need = activation_bytes(cfg, batch, cfg.image_size, training=False) // 2 + extra_bytes  # no gradients: half
     check_memory(need, what, next(model.parameters()).device, advice)
 
 
@@ -238,7 +264,12 @@ def weight_count_estimate(config) -> int:
     output (``hidden`` -> ``head`` -> C x L, or ``hidden`` -> C x L without a head) as if both
     steps were ``max(head, hidden)`` wide: linear in L, so 65,536 levels are not refused."""
     hidden = getattr(config, "hidden", 64)
-    kernels = getattr(config, "kernel", 3) ** 2 * getattr(config, "layers", 1) + getattr(config, "kernel_in", 7) ** 2
+    kernels = getattr(config, "kernel", 3) ** 2 * _depth(config) + getattr(config, "kernel_in", 7) ** 2
     head = getattr(config, "head", 0)
     out = getattr(config, "in_channels", 1) * getattr(config, "levels", 256)
     return 2 * hidden * hidden * kernels + (hidden + out) * max(head, hidden)
+
+
+def _depth(config) -> int:
+    """Layers of a config: ``layers``, times ``blocks`` where layers come in blocks (PixelSNAIL)."""
+    return getattr(config, "layers", 1) * getattr(config, "blocks", 1)
