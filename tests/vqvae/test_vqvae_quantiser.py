@@ -68,6 +68,17 @@ def test_dead_codes_restart_at_vectors_of_the_batch():
     assert vq.codebook[0].tolist() == pytest.approx([(0.9 * 0 + 0.1 * 5) / 1.3, (0.1 * 2) / 1.3], rel=1e-6)
 
 
+def test_every_code_the_first_batch_leaves_untaken_restarts_on_the_data():
+    torch.manual_seed(0)
+    vq = VectorQuantiser(8, 2, restart_below=0.1).train()  # random codes, far from the batch
+    batch = torch.randn(64, 2) * 0.01 + 5
+    _, index, _ = vq(batch.t()[None, :, None, :])
+    untaken = sorted(set(range(8)) - set(index.flatten().tolist()))
+    assert len(untaken) >= 6
+    for k in untaken:
+        assert any(torch.equal(vq.codebook[k], v) for v in batch)
+
+
 def test_without_restarts_dead_codes_stay_where_they_are():
     vq = quantiser([[0.0, 0.0], [50.0, 50.0]], decay=0.9, restart_below=0.0).train()
     vq(as_map([[1.0, 0.0], [2.0, 1.0]]))

@@ -21,10 +21,11 @@ where ``N~_k`` is ``N_k`` with Laplace smoothing, so that a code that took
 nothing is not divided by zero. A code whose average count ``N_k`` falls
 below ``restart_below`` vectors per batch is dead: it restarts at a vector of
 the batch drawn at random, with ``N_k = restart_below`` and
-``m_k = restart_below * e_k`` (as Dhariwal et al. 2020, "Jukebox", restart
-codes below a count of 1). It stays only if it takes vectors in the next
-batches. Codebooks start with ``N_k = 1``, so that every code not taken at the
-first step restarts at a vector of the data.
+``m_k = restart_below * e_k`` (random restarts of codes below a count, as in
+Dhariwal et al. 2020, "Jukebox"). It stays only if it takes vectors in the
+next batches. Every count starts at the threshold (1 without restarts), with
+``m_k = N_k e_k``, so every code that the first batch leaves untaken restarts at
+a vector of the data at once.
 
 The codebook, counts and sums are buffers: saved in checkpoints, and copied
 (not averaged) into the EMA of the weights. The draws of restarts come from
@@ -48,13 +49,14 @@ from torch import nn
 class VectorQuantiser(nn.Module):
     """``codes`` codes of length ``dim``; ``forward(z)`` quantises maps ``[B, dim, h, w]``."""
 
-    def __init__(self, codes: int, dim: int, *, decay: float = 0.99, restart_below: float = 1.0, eps: float = 1e-5):
+    def __init__(self, codes: int, dim: int, *, decay: float = 0.99, restart_below: float = 0.1, eps: float = 1e-5):
         super().__init__()
         self.codes, self.dim, self.decay, self.restart_below, self.eps = codes, dim, decay, restart_below, eps
         codebook = torch.randn(codes, dim)
+        start = restart_below if restart_below > 0 else 1.0  # below the threshold after one step untaken
         self.register_buffer("codebook", codebook)  # [K, D] the codes e_k
-        self.register_buffer("counts", torch.ones(codes))  # [K] N_k: average vectors per batch
-        self.register_buffer("sums", codebook.clone())  # [K, D] m_k: average sum of those vectors
+        self.register_buffer("counts", torch.full((codes,), start))  # [K] N_k: average vectors per batch
+        self.register_buffer("sums", codebook * start)  # [K, D] m_k: average sum of those vectors
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(quantised, index, commitment)`` for encoder outputs ``z`` ``[B, D, h, w]``:
