@@ -18,8 +18,9 @@ Tiny size (the test rewrites the commands, and the reader's commands stay as wri
 
 - ``pixelcnn train`` (not ``--resume``) gets these overrides appended, which win over
   the page's: a one-layer ``pixelcnn-seed`` of 8 channels, 2 steps, 4 sample images,
-  one thread, no progress bar (:data:`TINY_TRAIN`). ``--resume`` gets
-  ``train.max_steps=4 train.progress=false`` (two steps more than the tiny run made).
+  one thread, no progress bar (:data:`TINY_TRAIN`); ``pixelcnn vqvae train`` gets a
+  VQ-VAE of width 8 with codebooks of 16 and 8 codes instead (:data:`TINY_VQVAE`). ``--resume``
+  gets ``train.max_steps=4 train.progress=false`` (two steps more than the tiny run made).
 - Each page's working directory starts with ``runs/mnist5k`` (a tiny run of the
   ``mnist5k`` config, trained once per session with the same overrides), ``my-digits/``
   (six mnist5k test digits as PNG files) and ``photos/`` (three RGB images of
@@ -49,6 +50,8 @@ NOT_TESTED = re.compile(r"<!--\s*not-tested\b")
 FENCE = re.compile(r"^```(\w*)\s*$")
 TINY_TRAIN = ["model.name=pixelcnn-seed", "model.hidden=8", "model.layers=1", "train.max_steps=2",
               "train.epochs=0", "train.sample_count=4", "train.progress=false", "train.threads=1"]
+TINY_VQVAE = ["model.hidden=8", "model.res_hidden=4", "model.res_blocks=1", "model.code_dim=4",
+              "model.bottom_codes=16", "model.top_codes=8", *TINY_TRAIN[3:]]
 TINY_RESUME = ["train.max_steps=4", "train.progress=false"]
 MODELS_BEGIN, MODELS_END = "<!-- models-table: begin", "<!-- models-table: end -->"
 
@@ -101,9 +104,11 @@ def examples(page: Path) -> list[tuple[str, int, object]]:
 
 def tiny(argv: list[str]) -> list[str]:
     """``argv`` rewritten to run at tiny size (see the module docstring)."""
-    if argv[:1] != ["train"]:
+    if argv[:1] != ["train"] and argv[:2] != ["vqvae", "train"]:
         return argv
-    return [*argv, *TINY_RESUME] if "--resume" in argv else [*argv, *TINY_TRAIN]
+    if "--resume" in argv:
+        return [*argv, *TINY_RESUME]
+    return [*argv, *(TINY_TRAIN if argv[0] == "train" else TINY_VQVAE)]
 
 
 def trained_dirs(page_examples) -> list[str]:
@@ -178,3 +183,4 @@ def test_block_parsing_rejects_untested_commands(tmp_path):
     page.write_text("```console\n$ pixelcnn train --out a \\\n    model.hidden=4  # tiny\n```\n")
     assert examples(page) == [("command", 2, ["train", "--out", "a", "model.hidden=4"])]
     assert tiny(["train", "--out", "a"])[-len(TINY_TRAIN):] == TINY_TRAIN
+    assert tiny(["vqvae", "train", "--out", "a"])[-len(TINY_VQVAE):] == TINY_VQVAE

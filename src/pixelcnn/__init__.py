@@ -9,16 +9,18 @@ log-likelihoods are in nats; bits/dim = nats / (C * H * W * ln 2).
 >>> model.sample(16, generator=g)      # [16, 1, 28, 28]    # doctest: +SKIP
 >>> pixelcnn.load("runs/mnist5k")       # a trained model     # doctest: +SKIP
 >>> pixelcnn.compress(model, x)        # bytes of about -log2 p(x) bits  # doctest: +SKIP
+>>> pixelcnn.vqvae.encode(vq, x)       # a VQ-VAE's code maps  # doctest: +SKIP
 """
 
-from pixelcnn import levels
+from pixelcnn import levels, vqvae
 from pixelcnn.compression import compress, decompress
 from pixelcnn.errors import CheckpointError, ConfigError, DataError, PixelCNNError
 from pixelcnn.models import build_model, create_model, list_models
 
 
 def load(path, *, weights: str = "ema", device="cpu"):
-    """The model saved in a run or checkpoint directory (see :func:`pixelcnn.training.checkpoint.load`).
+    """The model saved in a run or checkpoint directory (see :func:`pixelcnn.training.checkpoint.load`):
+    an autoregressive model, or the :class:`~pixelcnn.vqvae.VQVAE` of a ``pixelcnn vqvae train`` run.
 
     ``device``: "cpu", "cuda", "cuda:N", "mps" or "auto"; one that this machine lacks is a ConfigError."""
     from pixelcnn.training.checkpoint import load as _load
@@ -47,6 +49,7 @@ __all__ = [
     "list_models",
     "load",
     "load_run",
+    "vqvae",
 ]
 
 

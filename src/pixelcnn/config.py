@@ -3,6 +3,8 @@
 A run config has three sections, each a frozen dataclass:
 
 - ``model``: a preset name plus overrides of its fields (``model.hidden=64``);
+  the preset decides the kind of model (an autoregressive prior or a VQ-VAE,
+  :mod:`pixelcnn.training.kinds`);
 - ``data``: which data set, of which kind (pixels or codes), how it becomes levels;
 - ``train``: optimisation, stopping, logging.
 
@@ -191,10 +193,9 @@ def check_run_config(cfg: RunConfig) -> None:
         raise ConfigError("train.schedule = cosine needs train.max_steps (the length of the cosine)")
     if not (t.epochs or t.max_steps or t.max_minutes):
         raise ConfigError("set at least one of train.epochs, train.max_steps, train.max_minutes")
-    check_model_section(cfg.model, d)
-    if d.kind == "pixels" or d.levels:  # otherwise K is known once the codes are read
-        check_model_levels(cfg.model, d.levels or MAX_PIXEL_LEVELS)
-    check_model_order(cfg.model, d)
+    from pixelcnn.training.kinds import kind_of
+
+    kind_of(cfg.model.name).check_run(cfg)  # the model section and how it fits the data
 
 
 def check_model_order(model: ModelSection, data: DataSection) -> None:

@@ -4,11 +4,11 @@ line and exit 2, never an internal error (exit 1) or a traceback.
 Hypothesis draws the values: integers (small, negative, beyond 64 bits), floats (NaN, infinities,
 huge), booleans, null, lists, mappings, unicode and empty text, and paths. Three properties:
 
-- every field of every config section and of every preset's model config, through
-  ``key=value`` overrides: a RunConfig or a ConfigError, nothing else;
-- the same overrides on a tiny real run (``pixelcnn train``, one step at most, a time limit as a
-  backstop): exit 0 or 2;
-- every option of every other command, on a tiny trained run: exit 0 or 2.
+- every field of every config section and of every preset's model config (VQ-VAE presets
+  included), through ``key=value`` overrides: a RunConfig or a ConfigError, nothing else;
+- the same overrides on a tiny real run (``pixelcnn train``, or ``pixelcnn vqvae train`` for a
+  VQ-VAE's fields, one step at most, a time limit as a backstop): exit 0 or 2;
+- every option of every other command (``vqvae encode`` included), on a tiny trained run: exit 0 or 2.
 
 The default profile tries a few hundred cases in well under a minute; ``-m slow`` runs the
 ``thorough`` profile, ten times as many. Numbers that would start hours of legitimate work
@@ -33,6 +33,8 @@ from pixelcnn.cli.main import build_parser, main  # noqa: E402
 from pixelcnn.config import SECTIONS, resolve  # noqa: E402
 from pixelcnn.errors import ConfigError  # noqa: E402
 from pixelcnn.models import list_models, preset_config  # noqa: E402
+from pixelcnn.vqvae import PRESETS as VQVAE_PRESETS  # noqa: E402
+from pixelcnn.vqvae import vqvae_config  # noqa: E402
 
 QUICK = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
 TRIED = {"config": 0, "train": 0, "cli": 0}
@@ -53,7 +55,9 @@ def budget(quick: int, slow: bool) -> settings:
     return settings(max_examples=quick * 10 if slow else quick, **QUICK)
 
 
-FIELDS = sorted({f"{section}.{f.name}" for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
+SECTION_FIELDS = {f"{section}.{f.name}" for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
+VQVAE_FIELDS = sorted({f"model.{f.name}" for name in VQVAE_PRESETS for f in dataclasses.fields(vqvae_config(name))})
+FIELDS = sorted(SECTION_FIELDS | set(VQVAE_FIELDS)
                 | {f"model.{f.name}" for name in list_models() for f in dataclasses.fields(preset_config(name))})
 
 SPECIAL = ["", " ", "nan", "-nan", "inf", "-inf", "1e309", "-1", "0", "1", "2", "3", "256", "257", "0.5", "1.0",
@@ -102,6 +106,7 @@ def tiny(tmp_path_factory):
     np.savez(root / "tiny.npz", train=images[:40], test=images[40:])
     args = base_train_args(root)
     assert main(["-q", "train", "--out", str(root / "run"), *args]) == 0
+    assert main(["-q", "vqvae", "train", "--out", str(root / "vq"), *base_vqvae_args(root)]) == 0
     np.save(root / "levels.npy", (images[40:, None] // 64 * 85).astype(np.uint8))  # pixels the 4 levels hold
     assert main(["-q", "compress", "--checkpoint", str(root / "run"), str(root / "levels.npy"),
                  "--out", str(root / "levels.pxz")]) == 0
@@ -128,6 +133,13 @@ def base_train_args(root) -> list[str]:
             "train.sample_count=2", "train.progress=false", "train.eval_batch_size=64", "train.threads=1"]
 
 
+def base_vqvae_args(root) -> list[str]:
+    return [f"data.name={root / 'tiny.npz'}", "model.hidden=4", "model.res_hidden=2", "model.res_blocks=1",
+            "model.code_dim=2", "model.bottom_codes=8", "model.top_codes=4", "train.batch_size=16", "train.epochs=0",
+            "train.max_steps=1", "train.max_minutes=0.05", "train.sample_count=2", "train.progress=false",
+            "train.eval_batch_size=64", "train.threads=1"]
+
+
 def config_property(key, value):
     try:
         resolve(None, [f"{key}={value}"])
@@ -136,13 +148,13 @@ def config_property(key, value):
     TRIED["config"] += 1
 
 
-def train_property(root, key, value):
+def train_property(root, key, value, command=("train",), base=base_train_args):
     import torch
 
     run = root / f"t{TRIED['train']}"
     threads = torch.get_num_threads()  # train.threads sets the process's thread count
     try:
-        status, err = quiet_main(["-q", "train", "--out", str(run), *base_train_args(root), f"{key}={value}"])
+        status, err = quiet_main(["-q", *command, "--out", str(run), *base(root), f"{key}={value}"])
     finally:
         torch.set_num_threads(threads)
     shutil.rmtree(run, ignore_errors=True)
@@ -164,17 +176,29 @@ def command_args(root):
         "compress": ["compress", "--checkpoint", run, str(root / "levels.npy"), "--out", f"{out}.pxz", "--force"],
         "decompress": ["decompress", "--checkpoint", run, str(root / "levels.pxz"), "--out", f"{out}.npy", "--force"],
         "models": ["models"],
+        "vqvae encode": ["vqvae", "encode", "--checkpoint", str(root / "vq"), "--data", npz, "--out", f"{out}.npz",
+                         "--force"],
     }
+
+
+def commands(parser=None, prefix: str = "") -> dict:
+    """Every command, a group's commands by their full names ("vqvae encode"), but the training
+    ones (their options are the config's, drawn by the properties above)."""
+    parser = parser or build_parser()
+    sub = next((a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"), None)
+    out = {}
+    for name, command in (sub.choices.items() if sub else ()):
+        if name == "train":
+            continue
+        nested = commands(command, f"{prefix}{name} ")
+        out.update(nested or {f"{prefix}{name}": command})
+    return out
 
 
 def options():
     """(command, option) for every option that takes a value, read from the parser itself."""
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     out = []
-    for name, command in sub.choices.items():
-        if name == "train":
-            continue
+    for name, command in commands().items():
         for action in command._actions:
             if action.option_strings and action.nargs != 0 and action.dest != "help":
                 out.append((name, action.option_strings[-1]))
@@ -226,9 +250,19 @@ def test_every_cli_option_takes_any_value_or_says_why_not(tiny, slow):
     print(f"CLI cases tried: {TRIED['cli']}")
 
 
+@pytest.mark.parametrize("slow", [pytest.param(False), pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["quick", "thorough"])
+def test_every_vqvae_field_on_a_real_run_trains_or_says_why_not(tiny, slow):
+    keys = sorted(SECTION_FIELDS | set(VQVAE_FIELDS))
+    given(st.sampled_from(keys), VALUES)(budget(10, slow)(
+        lambda key, value: train_property(tiny, key, value, ("vqvae", "train"), base_vqvae_args)))()
+
+
 def test_the_properties_cover_every_field_and_option():
     assert {"train.seed", "train.lr", "data.levels", "model.hidden", "model.likelihood"} <= set(FIELDS)
-    commands = {c for c, _ in OPTIONS}
-    every = {name for name in build_parser()._subparsers._group_actions[0].choices} - {"train"}
-    assert commands == every - {"models"} or commands == every  # models may take no option with a value
+    assert {"model.maps", "model.top_codes", "model.restart_below"} <= set(FIELDS)
+    covered = {c for c, _ in OPTIONS}
+    every = set(commands())
+    assert "vqvae encode" in every and "vqvae" not in every
+    assert covered == every - {"models"} or covered == every  # models may take no option with a value
     assert len(list(itertools.chain(OPTIONS))) >= 30

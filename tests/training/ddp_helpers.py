@@ -60,13 +60,13 @@ def _worker(rank: int, world: int, port: int, jobs: list[dict], out: str) -> Non
     from pixelcnn.training import Trainer
     from pixelcnn.training import checkpoint as ckpt
     from pixelcnn.training import distributed
-    from pixelcnn.training import trainer as trainer_module
+    from pixelcnn.training import kinds
 
     if rank > 0:
         def refuse(*args, **kwargs):
             raise AssertionError(f"rank {rank} wrote to the run directory")
 
-        ckpt.save_checkpoint = ckpt.write_json = trainer_module.write_sample_grid = refuse
+        ckpt.save_checkpoint = ckpt.write_json = kinds.write_sample_grid = refuse
     procs = distributed.from_environment()
     trainer = None
     assert len(jobs) == 1 or not any("cli" in job for job in jobs), "a CLI job comes alone"

@@ -12,6 +12,7 @@ from pixelcnn.cli.main import main
 from pixelcnn.evaluation import report
 from pixelcnn.training import Trainer
 from pixelcnn.training import checkpoint as ckpt
+from pixelcnn.training import kinds
 from pixelcnn.training import trainer as trainer_module
 from pixelcnn.training.metrics import read_records
 
@@ -30,7 +31,7 @@ def signal_during(monkeypatch, owner, name, number, when=lambda *a, **k: True):
 
 PHASES = {
     "final evaluation": (Trainer, "_score", lambda self, split, kind: kind == "test"),
-    "final samples": (trainer_module, "write_sample_grid", lambda model, path, *rest: path.name == "final.png"),
+    "final samples": (kinds, "write_sample_grid", lambda model, path, *rest: path.name == "final.png"),
     "report": (report, "write_report", lambda *a: True),
     "final checkpoint": (Trainer, "save", lambda self: self.step == 3),
 }

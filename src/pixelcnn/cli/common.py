@@ -67,15 +67,18 @@ def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
 
 
-def load_checkpoint(args):
-    """``(model, info)`` of ``--checkpoint`` (see :func:`pixelcnn.load_run`); ``--weights ema``
-    on a run that kept no EMA weights, or a missing EMA file of a run that kept them, is an error."""
+def load_checkpoint(args, kind: str = "autoregressive"):
+    """``(model, info)`` of ``--checkpoint`` (see :func:`pixelcnn.load_run`), a model of ``kind``
+    (:mod:`pixelcnn.training.kinds`); ``--weights ema`` on a run that kept no EMA weights, or a
+    missing EMA file of a run that kept them, is an error."""
     from pixelcnn.errors import CheckpointError
     from pixelcnn.training.checkpoint import load_run, read_meta, resolve_checkpoint
+    from pixelcnn.training.kinds import require_kind
     from pixelcnn.training.runtime import pick_device
 
     device = pick_device(args.device)
     ckpt = resolve_checkpoint(args.checkpoint)
+    require_kind(args.checkpoint, kind)
     if args.weights == "ema" and not (ckpt / "ema.safetensors").is_file():
         decay = read_meta(ckpt).get("run", {}).get("train", {}).get("ema_decay")
         if decay == 0:

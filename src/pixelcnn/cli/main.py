@@ -21,13 +21,14 @@ from pixelcnn.errors import PixelCNNError
 EPILOG = """examples:
   pixelcnn train --config mnist5k --out runs/mnist5k
   pixelcnn sample --checkpoint runs/mnist5k -n 64 --out samples.png
+  pixelcnn vqvae train --config vqvae-mnist5k --out runs/vq
   pixelcnn models
 
 Run 'pixelcnn COMMAND --help' for the options and examples of a command;
 the guides are in docs/ (docs/index.md)."""
 
 COMMANDS = ("train", "eval", "score", "report", "sample", "complete", "compress", "decompress", "receptive_field",
-            "models")
+            "models", "vqvae")
 
 
 class Parser(argparse.ArgumentParser):

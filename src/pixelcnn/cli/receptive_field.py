@@ -60,7 +60,9 @@ def run(args) -> int:
         if args.channels is not None:
             raise ConfigError("--channels applies to --model presets; a checkpoint has its own")
         from pixelcnn.training import load
+        from pixelcnn.training.kinds import require_kind
 
+        require_kind(args.checkpoint, "autoregressive")
         model = load(args.checkpoint, weights=args.weights)
     else:
         model = args.model

@@ -27,6 +27,8 @@ def run_two_level(args) -> int:
     bottom, _ = load_checkpoint(argparse.Namespace(**{**vars(args), "checkpoint": args.then}))
     check_pair(top, bottom)
     decoder = load_decoder(args, top, bottom) if args.decoder else None
+    if decoder is not None:
+        check_grid_memory(decoder, n, None, args.scale, "samples")
     conditional = top if getattr(top.config, "num_classes", 0) else bottom
     labels = class_labels(conditional, args.label, n, args.checkpoint if conditional is top else args.then)
     g = torch.Generator(device=next(top.parameters()).device).manual_seed(args.seed)
@@ -39,8 +41,7 @@ def run_two_level(args) -> int:
         return 0
     from pixelcnn.vqvae import decode
 
-    images = decode(decoder, top=codes["top"], bottom=codes["bottom"])
-    check_grid_memory(bottom, n, None, args.scale, "samples")
+    images = decode(decoder, top=codes["top"], bottom=codes["bottom"], batch_size=args.batch_size)
     save_grid(images.to(torch.uint8), out, scale=args.scale)
     npz = save_npz(out.with_suffix(".npz"), images=images.to(torch.uint8), **arrays)
     print(f"wrote {out} and {npz} ({n} images)")
@@ -48,10 +49,20 @@ def run_two_level(args) -> int:
 
 
 def load_decoder(args, top, bottom):
-    """The VQ-VAE of ``--decoder``, checked against the two priors before any sampling."""
-    from pixelcnn.vqvae import check_codes, load
+    """The VQ-VAE of ``--decoder``, checked against the two priors before any sampling: two maps,
+    each prior's levels and map size those of the matching codebook and map."""
+    from pixelcnn.errors import PixelCNNError
+    from pixelcnn.training.runtime import pick_device
+    from pixelcnn.vqvae import load
 
-    decoder = load(args.decoder, device=args.device)
-    check_codes(decoder, top=(top.config.levels, tuple(top.config.image_size)),
-                bottom=(bottom.config.levels, tuple(bottom.config.image_size)))
+    decoder = load(args.decoder, device=pick_device(args.device))
+    c = decoder.config
+    if tuple(c.map_names) != ("top", "bottom") and tuple(c.map_names) != ("bottom", "top"):
+        raise PixelCNNError(f"{args.decoder} decodes one code map; --then samples two (top and bottom)")
+    for name, prior, run in (("top", top, args.checkpoint), ("bottom", bottom, args.then)):
+        have = (prior.config.levels, tuple(prior.config.image_size))
+        want = (c.codes(name), tuple(c.map_shape(name)))
+        if prior.config.in_channels != 1 or have != want:
+            raise PixelCNNError(f"{run} draws {have[0]} codes on {have[1][0]}x{have[1][1]} maps but the decoder's "
+                                f"{name} map holds {want[0]} codes on {want[1][0]}x{want[1][1]}")
     return decoder

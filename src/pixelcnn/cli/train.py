@@ -42,10 +42,14 @@ EXAMPLES = """
 
 def register(sub) -> None:
     parser = add_command(sub, "train", "train a model (config file + key=value overrides)", EXAMPLES, run)
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                        help="config overrides such as train.lr=3e-4, model.name=gated-pixelcnn, data.levels=2")
+    add_train_args(parser, "train.lr=3e-4, model.name=gated-pixelcnn, data.levels=2", "mnist5k, cifar10-pp")
+
+
+def add_train_args(parser, overrides: str, bundled: str) -> None:
+    """The options of a training command: ``overrides`` and ``bundled`` configs name examples."""
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help=f"config overrides such as {overrides}")
     parser.add_argument("--config", metavar="FILE|NAME",
-                        help="a YAML/JSON run config, or the name of a bundled one (mnist5k)")
+                        help=f"a YAML/JSON run config, or the name of a bundled one ({bundled})")
     parser.add_argument("--data", metavar="NAME|PATH", help="the data set: a registered name or a path "
                         "(the same as data.name=...)")
     parser.add_argument("--out", metavar="DIR", help="the run directory (default runs/<data>-<model>)")
@@ -54,11 +58,18 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    return train(args, "autoregressive")
+
+
+def train(args, kind: str) -> int:
+    """``pixelcnn train`` or ``pixelcnn vqvae train``: a run of a model of ``kind``
+    (:mod:`pixelcnn.training.kinds`), whose presets are the ones ``model.name`` may name."""
     import logging
 
-    from pixelcnn.config import resolve
+    from pixelcnn.config import apply_overrides, from_dict
     from pixelcnn.errors import ConfigError
     from pixelcnn.training.distributed import from_environment
+    from pixelcnn.training.kinds import kind_named
     from pixelcnn.training.resume import resumed_config
     from pixelcnn.training.runtime import Interrupted, StopSignals
 
@@ -71,9 +82,14 @@ def run(args) -> int:
             raise ConfigError("--resume continues a run with its saved config; do not give --config, --out or --data")
         run_dir = Path(args.resume)
         cfg = resumed_config(run_dir, args.overrides)
+        _check_kind(cfg.model.name, kind)
     else:
         data = [f"data.name={args.data}"] if args.data else []
-        cfg = resolve(bundled_config(args.config) if args.config else None, data + args.overrides)
+        merged = apply_overrides(_with_model(_config_file(args.config), kind), data + args.overrides)
+        model = merged.get("model")
+        if isinstance(model, dict) and isinstance(model.get("name"), str):
+            _check_kind(model["name"], kind)  # before the model section is checked against the presets
+        cfg = from_dict(merged)
         run_dir = Path(args.out or f"runs/{cfg.data.name}-{cfg.model.name}")
         if (run_dir / "latest").exists():
             raise ConfigError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose another --out")
@@ -84,8 +100,38 @@ def run(args) -> int:
             return _train(args, cfg, run_dir, procs)
     except Interrupted as e:
         if procs.is_main:
-            _say_interrupted(run_dir, f"stopped by {e.signal_name}")
+            _say_interrupted(run_dir, f"stopped by {e.signal_name}", kind_named(kind).trains_with)
         return 128 + int(getattr(signal, e.signal_name))
+
+
+def _config_file(name: str | None) -> dict:
+    from pixelcnn.config import load_file
+
+    return load_file(bundled_config(name)) if name else {}
+
+
+def _with_model(data: dict, kind: str) -> dict:
+    """``data`` (a run config as nested dicts) with the first preset of ``kind`` as ``model.name``
+    when it names no model (the run config's default model is autoregressive)."""
+    from pixelcnn.training.kinds import AUTOREGRESSIVE, kind_named
+
+    model = data.get("model") or {}
+    if kind == AUTOREGRESSIVE.name or not isinstance(model, dict) or model.get("name"):
+        return data
+    return {**data, "model": {**model, "name": kind_named(kind).presets[0]}}
+
+
+def _check_kind(name: str, kind: str) -> None:
+    """One line when model ``name`` is not a preset of ``kind``, the kind the command trains (a name
+    no kind knows is left to the autoregressive registry, which lists its presets)."""
+    from pixelcnn.errors import ConfigError
+    from pixelcnn.training.kinds import kind_named, kind_of
+
+    held, wanted = kind_of(name), kind_named(kind)
+    if held is wanted:
+        return
+    it = f"; it is {held.what}: train it with {held.trains_with}" if name in held.presets else ""
+    raise ConfigError(f"model.name = {name} is not {wanted.what} (known: {', '.join(wanted.presets)}){it}")
 
 
 def _train(args, cfg, run_dir: Path, procs) -> int:
@@ -104,14 +150,14 @@ def _train(args, cfg, run_dir: Path, procs) -> int:
         print_json(summary)
     if summary.get("interrupted"):
         if procs.is_main:
-            _say_interrupted(run_dir, summary["stopped"])
+            _say_interrupted(run_dir, summary["stopped"], trainer.kind.trains_with)
         return 128 + int(getattr(signal, summary["interrupted"]))
     if not args.json and procs.is_main:
-        _print_summary(run_dir, summary)
+        _print_summary(run_dir, summary, trainer.kind)
     return 0
 
 
-def _say_interrupted(run_dir: Path, stopped: str) -> None:
+def _say_interrupted(run_dir: Path, stopped: str, command: str) -> None:
     """One line: where the run stopped and how to go on (once, from rank 0)."""
     from pixelcnn.errors import PixelCNNError
     from pixelcnn.training.checkpoint import read_state, resolve_checkpoint
@@ -120,11 +166,11 @@ def _say_interrupted(run_dir: Path, stopped: str) -> None:
         path = resolve_checkpoint(run_dir)
         step = read_state(path)["step"]
     except PixelCNNError:
-        print(f"pixelcnn train: {stopped} before the first checkpoint; nothing to resume: start the run again "
+        print(f"{command}: {stopped} before the first checkpoint; nothing to resume: start the run again "
               f"with the same command", file=sys.stderr)
         return
-    print(f"pixelcnn train: {stopped} after step {step}; checkpoint saved in {path}; continue with: "
-          f"pixelcnn train --resume {run_dir}", file=sys.stderr)
+    print(f"{command}: {stopped} after step {step}; checkpoint saved in {path}; continue with: "
+          f"{command} --resume {run_dir}", file=sys.stderr)
 
 
 def bundled_config(name: str) -> str:
@@ -137,14 +183,16 @@ def bundled_config(name: str) -> str:
     return str(candidate) if candidate.is_file() else name
 
 
-def _print_summary(run_dir: Path, summary: dict) -> None:
+def _print_summary(run_dir: Path, summary: dict, kind) -> None:
     test = summary.get("test")
     print(f"run: {run_dir}  ({summary['steps']} steps, {summary['seconds']} s; {summary['stopped']})")
-    if test:
+    if test and "bits_per_dim" in test:
         print(f"test bits/dim: {test['bits_per_dim']:.4f}  "
               f"({test['nats_per_image']:.2f} nats/image over {test['images']} images of the {test['split']} split)")
-    if summary.get("samples"):
-        print(f"samples: {summary['samples']}")
+    elif test:
+        print(f"test: {kind.describe(test)}  ({test['images']} images of the {test['split']} split)")
+    if summary.get(kind.pictures):
+        print(f"{kind.pictures}: {summary[kind.pictures]}")
     if summary.get("report"):
         print(f"report: {summary['report']}  (pixelcnn report {run_dir} rewrites it)")
 

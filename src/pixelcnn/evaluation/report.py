@@ -58,8 +58,13 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         checkpoint_meta = read_meta(run_dir)
     except PixelCNNError:  # no checkpoint yet
         checkpoint_meta = None
-    parts = [f"<h1>pixelcnn run {escape(str(run_dir))}</h1>", _summary(run_dir, meta, records),
-             _curves(records), _samples(run_dir), *_model_parts(run_dir, checkpoint_meta), _config(meta)]
+    if meta.get("model_kind") == "vqvae":  # reconstructions and codebook usage instead of samples and likelihoods
+        from pixelcnn.vqvae.report import report_parts
+
+        parts = [f"<h1>pixelcnn run {escape(str(run_dir))}</h1>", *report_parts(run_dir, meta, _figure, _config)]
+    else:
+        parts = [f"<h1>pixelcnn run {escape(str(run_dir))}</h1>", _summary(run_dir, meta, records),
+                 _curves(records), _samples(run_dir), *_model_parts(run_dir, checkpoint_meta), _config(meta)]
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>pixelcnn report: {escape(run_dir.name)}</title><style>{STYLE}</style></head>\n<body>\n"
             + "\n".join(parts) + "\n</body></html>\n")

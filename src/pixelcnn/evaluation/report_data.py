@@ -75,9 +75,10 @@ def curves(records: RunRecords, axis: str) -> list[Series]:
     return out
 
 
-def sample_grids(run_dir: str | Path) -> list[Path]:
-    """The run's sample grids: ``samples/epoch-*.png`` in epoch order, then ``final.png``."""
-    folder = Path(run_dir) / "samples"
+def sample_grids(run_dir: str | Path, folder: str = "samples") -> list[Path]:
+    """The run's sample grids: ``samples/epoch-*.png`` in epoch order, then ``final.png``
+    (``folder``: another folder of such pictures, a VQ-VAE's ``reconstructions``)."""
+    folder = Path(run_dir) / folder
     epochs = sorted(folder.glob("epoch-*.png"))
     final = [folder / "final.png"] if (folder / "final.png").is_file() else []
     return epochs + final

@@ -34,7 +34,7 @@ from safetensors.torch import save as save_tensors
 
 from pixelcnn import atomic
 from pixelcnn.errors import CheckpointError, ConfigError
-from pixelcnn.models import build_model, config_from_dict
+from pixelcnn.training.kinds import kind_of_meta
 from pixelcnn.training.runtime import pick_device
 
 FORMAT = "pixelcnn-checkpoint"
@@ -234,6 +234,11 @@ class RunInfo:
     meta: dict  # its config.json, in this version's form
 
     @property
+    def model_kind(self) -> str:
+        """The kind of model (:mod:`pixelcnn.training.kinds`): "autoregressive" or "vqvae"."""
+        return self.meta.get("model_kind", "autoregressive")
+
+    @property
     def step(self) -> int | None:
         """The training step of the checkpoint (from its name), or None."""
         match = re.fullmatch(r"step-(\d+)", self.checkpoint.name)
@@ -272,7 +277,8 @@ def load(path: str | Path, *, weights: str = "ema", device: str | torch.device =
 
 def load_run(path: str | Path, *, weights: str = "ema", device: str | torch.device = "cpu"):
     """``(model, info)``: the model saved at ``path`` (run or checkpoint directory), ready to
-    use, and its :class:`RunInfo`.
+    use, and its :class:`RunInfo`. The model is of the run's kind: an autoregressive model, or a
+    :class:`~pixelcnn.vqvae.VQVAE` (``info.model_kind`` says which).
 
     ``weights="ema"`` gives the EMA weights (the training weights of a run trained
     with ``train.ema_decay = 0``, which keeps none; a run that kept them and lacks
@@ -284,8 +290,9 @@ def load_run(path: str | Path, *, weights: str = "ema", device: str | torch.devi
     device = pick_device(device)  # before any work: a missing CUDA is one line, not an assertion
     ckpt = resolve_checkpoint(path)
     meta = read_meta(ckpt)
+    kind = kind_of_meta(meta, str(ckpt))
     try:
-        model = build_model(config_from_dict(meta["model"]))
+        model = kind.build(kind.config_from_dict(meta["model"]))
     except (KeyError, TypeError, ValueError, ConfigError) as e:
         raise CheckpointError(f"{ckpt} describes a model this pixelcnn cannot build: {e}") from None
     name = weights_file(ckpt, meta, weights)

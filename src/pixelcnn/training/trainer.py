@@ -1,5 +1,9 @@
 """The training loop: cross-entropy in one parallel pass, EMA, checkpoints, exact resume.
 
+What depends on the kind of model (an autoregressive prior or a VQ-VAE: how
+it is built, its loss, its figures and its pictures) is asked of the run's
+kind (:mod:`pixelcnn.training.kinds`), chosen by ``model.name``.
+
 Everything a step depends on is either saved in the checkpoint (weights,
 EMA, optimiser, step, epoch, position in the epoch, random states) or a pure
 function of the config and those counters (data order, binarisation,
@@ -35,24 +39,23 @@ import torch
 from pixelcnn import __version__
 from pixelcnn.config import RunConfig, check_model_levels, levels_ordered, to_dict
 from pixelcnn.errors import CheckpointError, DataError, PixelCNNError
-from pixelcnn.models import build_model, config_to_dict, preset_config
+from pixelcnn.models import build_model, config_to_dict
 from pixelcnn.nn.weight_norm import initialize_from_data, weight_normed_layers
 from pixelcnn.training import checkpoint as ckpt
 from pixelcnn.training import distributed
 from pixelcnn.nn.condition import move_cond
-from pixelcnn.training.data import (Batch, TrainStream, check_split, cond_map_spec, load_split, validation_split_name,
+from pixelcnn.training.data import (Batch, TrainStream, load_split, validation_split_name,
                                     with_levels)
 from pixelcnn.training.data_location import anchor_data
 from pixelcnn.training.ema import EMA
+from pixelcnn.training.kinds import kind_of
 from pixelcnn.training.lock import RunLock
-from pixelcnn.training.loss import Loss, weighted_mean
+from pixelcnn.training.loss import weighted_mean
 from pixelcnn.training.metrics import Metrics
 from pixelcnn.training.progress import Progress
-from pixelcnn.training.runtime import (Processes, StopSignals, activation_bytes, check_compile, check_memory,
-                                       compiled, pick_device, pick_precision, weight_count_estimate)
-from pixelcnn.training.samples import write_sample_grid
+from pixelcnn.training.runtime import (Processes, StopSignals, check_compile, check_memory, compiled, pick_device,
+                                       pick_precision)
 from pixelcnn.training.schedule import learning_rate
-from pixelcnn.units import bits
 
 log = logging.getLogger("pixelcnn")
 
@@ -67,16 +70,16 @@ def default_optimizer(parameters, t) -> torch.optim.Optimizer:
     return opt(parameters, lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
 
 
-def build_parts(model_config, t, device: torch.device, init=None, optimizer=default_optimizer):
-    """The model, its optimiser (``optimizer(parameters, t)``) and its EMA (None when
-    ``t.ema_decay`` is 0), on ``device``.
+def build_parts(model_config, t, device: torch.device, init=None, optimizer=default_optimizer, build=build_model):
+    """The model (``build(model_config)``), its optimiser (``optimizer(parameters, t)``) and its
+    EMA (None when ``t.ema_decay`` is 0), on ``device``.
 
     ``init``: a function returning ``(levels, labels or None)`` of a batch to set weight
     normalisation's gains and biases from (:func:`~pixelcnn.nn.weight_norm.initialize_from_data`),
     called only when the model has such layers, before the EMA copies the weights; None keeps
     the weights as built (a resumed run loads its own next).
     """
-    model = build_model(model_config).to(device)
+    model = build(model_config).to(device)
     if init is not None and weight_normed_layers(model):
         levels, cond = init()
         initialize_from_data(model, levels.to(device), move_cond(cond, lambda t: t.to(device)))
@@ -96,7 +99,8 @@ class Trainer:
     - ``optimizer(parameters, train_section)`` -> a ``torch.optim.Optimizer``
       (:func:`default_optimizer`: Adam or AdamW);
     - ``loss(model)`` -> a module whose ``forward(levels, cond)`` gives each image's
-      negative log-likelihood in nats, ``[B]`` (:class:`~pixelcnn.training.loss.Loss`);
+      loss summed over its sub-pixels, ``[B]`` (the kind's: for an autoregressive model
+      :class:`~pixelcnn.training.loss.Loss`, its negative log-likelihood in nats);
     - ``stream``: the training batches, an object with :class:`~pixelcnn.training.data.TrainStream`'s
       ``batch``, ``batches_per_epoch`` and ``len`` (default: the train split's stream).
 
@@ -112,8 +116,10 @@ class Trainer:
         return cls(resumed_config(run_dir, overrides), run_dir, resume=True, **parts)
 
     def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, procs: Processes | None = None,
-                 optimizer=default_optimizer, loss=Loss, stream=None):
+                 optimizer=default_optimizer, loss=None, stream=None):
         procs = distributed.from_environment() if procs is None else procs
+        self.kind = kind_of(cfg.model.name)
+        loss = loss or self.kind.loss
         self._make_loss = loss
         cfg = anchor_data(cfg)  # the run records its data paths as absolute ones
         cfg = dataclasses.replace(cfg, data=with_levels(cfg.data))  # K of codes read from the data
@@ -135,14 +141,15 @@ class Trainer:
         self.train_split = train
         self._splits: dict = {}  # evaluation splits, loaded once
         self.valid_name = validation_split_name(cfg.data)
-        model_config = self._model_config(train)
+        model_config = self.kind.model_config(cfg, train)
         self._check_splits(model_config)
         self.stream = stream if stream is not None else TrainStream(
             train.images, train.conditions(cfg.data), cfg.data, t.seed,
             pin=self.device.type == "cuda")  # pinned batches copy without blocking
         self._check_memory(model_config)
         self.model, self.optimizer, self.ema = build_parts(
-            model_config, t, self.device, init=None if resume else self._first_images, optimizer=optimizer)
+            model_config, t, self.device, init=None if resume else self._first_images, optimizer=optimizer,
+            build=self.kind.build)
         self.loss = distributed.wrap(loss(self.model), procs, self.device)  # DDP when several processes
         if t.compile:  # the step's forward and loss compiled (DDP inside it); self.model stays plain
             self.loss = compiled(self.loss, self.device)
@@ -174,27 +181,11 @@ class Trainer:
         batch = self.stream.batch(0, 0, min(images, len(self.stream)))
         return batch.levels, batch.cond
 
-    def _model_config(self, train):
-        cfg = self.cfg
-        _, c, h, w = train.levels.shape
-        overrides = {"in_channels": c, "image_size": (h, w), "levels": cfg.data.levels}
-        if cfg.data.conditional:
-            if not train.num_classes:
-                raise PixelCNNError(f"data.conditional is set but {cfg.data.name} has no class labels")
-            overrides["num_classes"] = train.num_classes
-        overrides.update(cfg.model.overrides)
-        if cfg.data.cond_field:  # the map encoder's levels and size come from the data
-            overrides["cond_map"] = cond_map_spec(cfg.data, cfg.model.overrides.get("cond_map"))
-        return preset_config(cfg.model.name, **overrides)
-
     def _check_memory(self, model_config) -> None:
         """Refuse, before allocating anything, a model or batch far too large for the device."""
-        weights = weight_count_estimate(model_config)
         t = self.cfg.train
-        # fp32 weights, gradients, two Adam moments and the EMA copy, plus one step's activations
-        need = 5 * 4 * weights + activation_bytes(model_config, t.batch_size, model_config.image_size)
-        check_memory(need, f"training this model (up to {weights:,} weights) at batch {t.batch_size}", self.device,
-                     "use a smaller model or train.batch_size")
+        check_memory(self.kind.memory(model_config, t.batch_size), f"training this model at batch {t.batch_size}",
+                     self.device, "use a smaller model or train.batch_size")
 
     def _check_splits(self, model_config) -> None:
         """Every split the run will use holds images that fit the model, checked before the first step."""
@@ -205,13 +196,14 @@ class Trainer:
             if len(split.images) == 0:
                 raise DataError(f"the {name} split of {d.name} holds no images; training needs a non-empty "
                                 f"train split and something to validate and test on")
-            check_split(model_config, split)
+            self.kind.check_split(model_config, split)
 
     def _meta(self, train) -> dict:
         return {
             "format": ckpt.FORMAT,
             "format_version": ckpt.FORMAT_VERSION,
             "pixelcnn_version": __version__,
+            "model_kind": self.kind.name,
             "preset": self.cfg.model.name,
             "model": config_to_dict(self.model.config),
             "data": {
@@ -340,19 +332,21 @@ class Trainer:
     def _one_step(self, progress: Progress) -> None:
         t = self.cfg.train
         batch = self.stream.batch(self.epoch, self.position, t.batch_size, self.procs.rank, self.procs.world)
-        bpd = self._train_step(batch)
+        value = self._train_step(batch)
         self.step += 1
         self.batch_index += 1
         self.position += batch.total
         self._seen += batch.total  # images/s counts the global batch
-        self._running = bpd if self._running is None else 0.95 * self._running + 0.05 * bpd
+        self._running = value if self._running is None else 0.95 * self._running + 0.05 * value
+        figure = self.kind.figure  # bpd, or the loss
         if self.step % t.log_every == 0:
             now = time.monotonic()
             self._rate = self._seen / max(now - self._mark, 1e-9)
-            self.metrics.write("train", step=self.step, epoch=self.epoch + 1, bpd=bpd, bpd_smooth=self._running,
+            self.metrics.write("train", step=self.step, epoch=self.epoch + 1,
+                               **{figure: value, f"{figure}_smooth": self._running},
                                lr=learning_rate(self.step - 1, t), images_per_s=self._rate)
             self._seen, self._mark = 0, now
-        post = {"bpd": f"{self._running:.4f}", "epoch": self.epoch + 1}
+        post = {figure: f"{self._running:.4f}", "epoch": self.epoch + 1}
         if self._rate is not None:  # measured over the first train.log_every steps; no "nan" before that
             post["img_s"] = f"{self._rate:.0f}"
         if t.max_minutes:  # the bar's own ETA counts steps; this counts the time limit
@@ -366,7 +360,8 @@ class Trainer:
 
     def _train_step(self, batch: Batch) -> float:
         """One optimiser step on the global batch that ``batch`` is this process's share of;
-        returns the batch's mean bits per sub-pixel (over every process)."""
+        returns the kind's training figure of the batch (over every process): bits per
+        sub-pixel, or the loss per sub-pixel."""
         t = self.cfg.train
         self.loss.train()
         lr = learning_rate(self.step, t)
@@ -375,7 +370,7 @@ class Trainer:
         x = batch.levels.to(self.device, non_blocking=True)
         cond = move_cond(batch.cond, lambda t: t.to(self.device, non_blocking=True))
         with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
-            nats = self.loss(x, cond)  # [b] nats per image; through DDP's forward when wrapped
+            nats = self.loss(x, cond)  # [b] nats (the loss) per image; through DDP's forward when wrapped
         part = weighted_mean(nats, batch.real, batch.total, self.model.dims)
         self.optimizer.zero_grad(set_to_none=True)
         (part * self.procs.world).backward()  # DDP averages gradients over the processes: the world cancels
@@ -391,7 +386,7 @@ class Trainer:
         self.optimizer.step()
         if self.ema is not None:
             self.ema.update(self.model)
-        return bits(mean)  # nats per sub-pixel -> bits/dim
+        return self.kind.train_figure(mean)
 
     def _diverged(self, what: str) -> TrainingError:
         """The error that stops a run going wrong; nothing after the last checkpoint is saved."""
@@ -416,11 +411,10 @@ class Trainer:
         self.epoch += 1
         self.batch_index = self.position = 0
         score = self.validate()
-        log.info("epoch %d: %s bits/dim %.4f (%s split, %d images)", self.epoch,
-                 "EMA" if self.ema else "model", score.bits_per_dim, self.valid_name, score.images)
+        log.info("epoch %d: %s %s (%s split, %d images)", self.epoch, "EMA" if self.ema else "model",
+                 self.kind.describe(score), self.valid_name, score["images"])
         if self.cfg.train.sample_every_epoch and self.cfg.train.sample_count and self.procs.is_main:
-            write_sample_grid(self.eval_model, self.run_dir / "samples" / f"epoch-{self.epoch:04d}.png", self.cfg,
-                              self._split(self.valid_name).maps)
+            self._picture(f"epoch-{self.epoch:04d}.png")
         self.save()
 
     # ----------------------------------------------------------------- outputs
@@ -429,17 +423,22 @@ class Trainer:
         """The weights used for evaluation and sampling: EMA when kept."""
         return self.ema.model if self.ema is not None else self.model
 
-    def validate(self):
+    def validate(self) -> dict:
+        """The validation split's figures (the kind's: bits/dim, or PSNR and codebook usage)."""
         return self._score(self.valid_name, "valid")
 
-    def _score(self, name: str, kind: str):
+    def _score(self, name: str, kind: str) -> dict:
         """Score split ``name`` with the evaluation weights and log it as a ``kind`` record."""
-        levels, labels = check_split(self.eval_model.config, self._split(name))
-        score = distributed.evaluate_across(self.eval_model, levels, labels, batch_size=self.cfg.train.eval_batch_size,
-                                            procs=self.procs, device=self.device)
+        score = self.kind.evaluate(self.eval_model, self._split(name), self.cfg.data,
+                                   batch_size=self.cfg.train.eval_batch_size, procs=self.procs, device=self.device)
         epoch = self.epoch + (self.position > 0)  # the epoch of the last step, from 1, as in train records
-        self.metrics.write(kind, step=self.step, epoch=epoch, split=name, **score.to_dict())
+        self.metrics.write(kind, step=self.step, epoch=epoch, split=name, **score)
         return score
+
+    def _picture(self, name: str) -> Path:
+        """The kind's picture of the evaluation weights (samples, reconstructions) in its folder of the run."""
+        return self.kind.picture(self.eval_model, self.run_dir / self.kind.pictures / name, self.cfg,
+                                 self._split(self.valid_name))
 
     def _split(self, name: str):
         if name == self.cfg.data.train_split:
@@ -496,11 +495,10 @@ class Trainer:
             log.info("final evaluation: scoring the %s split (%d images)", test_name,
                      len(self._split(test_name).images))
             score = self._score(test_name, "test")
-            summary["test"] = {"split": test_name, **score.to_dict()}
+            summary["test"] = {"split": test_name, **score}
         if self.procs.is_main and self.cfg.train.sample_count:
-            log.info("final samples: drawing %d images", self.cfg.train.sample_count)
-            summary["samples"] = str(write_sample_grid(self.eval_model, self.run_dir / "samples" / "final.png", self.cfg,
-                                                       self._split(self.valid_name).maps))
+            log.info("final %s", self.kind.picture_note(self.cfg))
+            summary[self.kind.pictures] = str(self._picture("final.png"))
         self.metrics.close()
         return summary
 
