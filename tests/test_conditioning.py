@@ -16,8 +16,13 @@ def gen(seed=0):
 @pytest.mark.parametrize("name,likelihood", PAIRS)
 def test_conditional_outputs_stay_causal(name, likelihood):
     model = small_model(name, channels=3, levels=4, size=(3, 4), num_classes=5, cond_dim=2, likelihood=likelihood)
+    assert_causal_given(model, (torch.tensor([1, 4]), torch.randn(2, 2, dtype=torch.float64)))
+
+
+def assert_causal_given(model, cond):
+    """Every step of a 3x3x4 model given ``cond`` (for 2 images) reads only the sub-pixels
+    before it, of its own image."""
     x = torch.randint(0, 4, (2, 3, 3, 4), generator=gen(1))
-    cond = (torch.tensor([1, 4]), torch.randn(2, 2, dtype=torch.float64))
     for i, j, (colours, block) in itertools.product(range(3), range(4), step_blocks(model)):
         grad = block_gradient(model, x, 1, i, j, block, cond)
         me = order_index(colours.start, i, j, 3, 4)
