@@ -9,7 +9,9 @@ training time, images/s, parameters, the command and the machine to
 ``results/vqvae.json``. The issue's target on CIFAR-10, with the stride-4
 bottom map: PSNR >= 22 dB and more than 90 % of the codes in use.
 
-    python benchmarks/vqvae.py --out runs/vq-cifar data.data_dir=../shared/data/cifar10 train.max_minutes=18
+    python benchmarks/vqvae.py --out runs/vq-cifar data.data_dir=../shared/data/cifar10
+    python benchmarks/vqvae.py --config vqvae-mnist5k --run --out runs/vq \
+        --trained-with "pixelcnn vqvae train --config vqvae-mnist5k --out runs/vq" --json results/vqvae_mnist5k.json
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--config", default="vqvae-cifar10", help="a bundled VQ-VAE config or a file")
     parser.add_argument("--out", default="runs/vq-cifar", help="the run directory")
     parser.add_argument("--run", action="store_true", help="read the finished run in --out instead of training")
+    parser.add_argument("--trained-with", metavar="COMMAND", help="with --run: the command that trained it")
     parser.add_argument("--json", type=Path, default=RESULTS, help="where the figures go")
     args = parser.parse_args(argv)
     run = Path(args.out)
@@ -49,6 +52,8 @@ def main(argv: list[str] | None = None) -> dict:
     out = {"benchmark": "vqvae", "command": "python benchmarks/vqvae.py " + shlex.join(sys.argv[1:] if argv is None
                                                                                           else argv),
            "machine": describe(), "config": args.config, **figures(run), "wall_seconds_with_eval": wall}
+    if args.trained_with:
+        out["trained_with"] = args.trained_with
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))
