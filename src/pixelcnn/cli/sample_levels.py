@@ -62,7 +62,7 @@ def load_decoder(args, top, bottom):
     for name, prior, run in (("top", top, args.checkpoint), ("bottom", bottom, args.then)):
         have = (prior.config.levels, tuple(prior.config.image_size))
         want = (c.codes(name), tuple(c.map_shape(name)))
-        if prior.config.in_channels != 1 or have != want:
+        if have != want:  # one code map per image: check_pair has checked it
             raise PixelCNNError(f"{run} draws {have[0]} codes on {have[1][0]}x{have[1][1]} maps but the decoder's "
                                 f"{name} map holds {want[0]} codes on {want[1][0]}x{want[1][1]}")
     return decoder

@@ -159,7 +159,7 @@ class GatedPixelCNN(nn.Module):
         """``x`` levels ``[B, C, H, W]`` (the whole image, also in a step); ``cond`` a
         checked condition (:mod:`pixelcnn.nn.condition`). Returns the parameters of the step's region
         (:mod:`pixelcnn.nn.step`), of the whole image without one."""
-        cond = self.cond_map.bind(cond, step)
+        cond = self.cond_map.bind(cond)
         links = vertical_links(self.layers, self.encoder, x, cond, step)
         h = skip = None
         for layer, link in zip(self.layers, links):

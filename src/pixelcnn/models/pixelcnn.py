@@ -129,7 +129,7 @@ class PixelCNN(nn.Module):
         """``x`` levels ``[B, C, H, W]`` (the whole image, also in a step);
         ``cond`` a checked condition (:mod:`pixelcnn.nn.condition`). Returns the parameters of the step's region
         (:mod:`pixelcnn.nn.step`), of the whole image without one."""
-        cond = self.cond_map.bind(cond, step)
+        cond = self.cond_map.bind(cond)
         h = self.conv_in.read_image(x, self.encoder, step)
         if self.config.block == "plain":
             h = torch.relu(self.norm_in(h))

@@ -205,7 +205,7 @@ class PixelCNNPP(nn.Module):
         Any other step (the sampler's prefill of a known prefix) is one whole pass,
         cut to the region; the next pixel step catches the caches up over the pixels
         before it."""
-        cond = self.cond_map.bind(cond, step)
+        cond = self.cond_map.bind(cond)
         if step is not None and step.is_position:
             return self._pixel(x, cond, step)
         out = self._whole(x, cond)

@@ -148,7 +148,7 @@ class PixelSNAIL(nn.Module):
         """``x`` levels ``[B, C, H, W]`` (the whole image, also in a step); ``cond`` a checked
         condition (:mod:`pixelcnn.nn.condition`). Returns the parameters of the step's region
         (:mod:`pixelcnn.nn.step`: the whole image, or one pixel), of the whole image without one."""
-        cond = self.cond_map.bind(cond, step)
+        cond = self.cond_map.bind(cond)
         links = vertical_links(self.layers, self.encoder, x, cond, step)
         h, skip = self.layers[0].horizontal(None, x, self.encoder, links[0], cond, step)
         per = self.config.layers

@@ -38,7 +38,7 @@ class NoMap(nn.Module):
 
     width = 0
 
-    def bind(self, cond, step=None) -> Condition:
+    def bind(self, cond) -> Condition:
         return as_condition(cond)
 
 
@@ -53,7 +53,7 @@ class MapEncoder(nn.Module):
         self.convs = nn.ModuleList(nn.Conv2d(dim, dim, 3, padding=1) for _ in range(layers))
         self.summary = nn.Linear(dim, dim)
 
-    def bind(self, cond, step=None) -> Condition:
+    def bind(self, cond) -> Condition:
         """``cond`` as a Condition that computes its features with this encoder."""
         cond = as_condition(cond)
         if cond.encoder is not self:

@@ -9,6 +9,8 @@ model itself stays unwrapped for evaluation, sampling and checkpoints.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 
@@ -26,8 +28,8 @@ class Loss(nn.Module):
         The batch and its labels are the trainer's own, checked when the data was read, so the
         model's checks (which read values back from the device) are skipped."""
         cond = as_condition(cond)
-        if cond.labels is not None:
-            cond.labels = cond.labels.long()
+        if cond.labels is not None:  # a new Condition: the caller's is left as it was
+            cond = dataclasses.replace(cond, labels=cond.labels.long())
         return -self.model.trusted_log_prob_map(x.long(), cond).flatten(1).sum(1).float()
 
 
