@@ -37,7 +37,7 @@ from pixelcnn.evaluation.likelihood import evaluate
 from pixelcnn.training import Trainer
 from pixelcnn.training.data import load_split
 
-PRESETS = ("pixelcnn", "pixelcnn-seed", "gated-pixelcnn", "pixelcnn-pp")
+PRESETS = ("pixelcnn", "pixelcnn-seed", "gated-pixelcnn", "pixelcnn-pp", "pixelsnail")
 LIKELIHOODS = ("categorical", "logistic-mixture")
 RESIDUAL = {"hidden": 96, "layers": 8, "kernel": 5, "head": 192}  # the residual network the job compared against
 RECIPES = ((64, 8e-3), (16, 8e-3), (32, 4e-3), (32, 1.2e-2))  # (batch, lr) besides the job's (32, 8e-3)

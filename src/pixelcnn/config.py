@@ -77,6 +77,11 @@ class DataSection:
     (its ``cond_map`` is a ``codes`` encoder, whose levels and size come from
     the data), and every split must hold as many maps as images.
 
+    ``decoder``: a VQ-VAE run whose decoder turns the samples of a prior over its
+    codes into images, for the run's sample grids and report: the prior's
+    ``field`` is ``bottom``, given ``cond_field=top`` for a two-map VQ-VAE
+    (:mod:`pixelcnn.vqvae.decoding`). Without it codes are shown in false colour.
+
     ``ordered``: whether the levels are ordered (nearby levels mean nearby
     things), which a likelihood such as the logistic mixture assumes. Pixels
     always are; codes are not unless this says so (a VQ-VAE's code indices are
@@ -100,6 +105,7 @@ class DataSection:
     kind: str = setting("pixels", one_of(*KINDS))
     field: str = ""
     cond_field: str = ""
+    decoder: str = ""
     ordered: bool = False
     data_dir: str = ""
     image_size: tuple[int, int] = setting((0, 0), at_least(0, "0: keep the set's size"))
@@ -222,6 +228,9 @@ def check_data_section(d: DataSection) -> None:
     if d.cond_field and d.cond_field == d.field:
         raise ConfigError(f"data.cond_field = {d.cond_field} is also data.field: a model cannot be given "
                           f"what it models")
+    if d.decoder and (d.kind != "codes" or not d.field):
+        raise ConfigError("data.decoder decodes a VQ-VAE's code maps: it needs data.kind=codes and data.field "
+                          "naming a map (bottom; with data.cond_field=top for a two-map VQ-VAE)")
     if d.kind == "codes":
         for key, value, plain in (("image_size", d.image_size, (0, 0)), ("channels", d.channels, 0),
                                   ("binarize", d.binarize, "none")):

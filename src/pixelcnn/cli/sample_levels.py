@@ -49,20 +49,14 @@ def run_two_level(args) -> int:
 
 
 def load_decoder(args, top, bottom):
-    """The VQ-VAE of ``--decoder``, checked against the two priors before any sampling: two maps,
-    each prior's levels and map size those of the matching codebook and map."""
-    from pixelcnn.errors import PixelCNNError
+    """The VQ-VAE of ``--decoder``, checked against the two priors before any sampling: its maps
+    are top and bottom, each of the size the matching prior draws, with a codebook that holds its codes."""
     from pixelcnn.training.runtime import pick_device
     from pixelcnn.vqvae import load
+    from pixelcnn.vqvae.decoding import check_decodes
 
     decoder = load(args.decoder, device=pick_device(args.device))
-    c = decoder.config
-    if tuple(c.map_names) != ("top", "bottom") and tuple(c.map_names) != ("bottom", "top"):
-        raise PixelCNNError(f"{args.decoder} decodes one code map; --then samples two (top and bottom)")
-    for name, prior, run in (("top", top, args.checkpoint), ("bottom", bottom, args.then)):
-        have = (prior.config.levels, tuple(prior.config.image_size))
-        want = (c.codes(name), tuple(c.map_shape(name)))
-        if have != want:  # one code map per image: check_pair has checked it
-            raise PixelCNNError(f"{run} draws {have[0]} codes on {have[1][0]}x{have[1][1]} maps but the decoder's "
-                                f"{name} map holds {want[0]} codes on {want[1][0]}x{want[1][1]}")
+    maps = {name: (prior.config.levels, tuple(prior.config.image_size)) for name, prior in (("top", top),
+                                                                                          ("bottom", bottom))}
+    check_decodes(decoder, args.decoder, maps, f"--checkpoint {args.checkpoint} --then {args.then}")
     return decoder

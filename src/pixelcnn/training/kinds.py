@@ -82,7 +82,12 @@ class Autoregressive:
             from pixelcnn.training.data import cond_map_spec
 
             overrides["cond_map"] = cond_map_spec(cfg.data, cfg.model.overrides.get("cond_map"))
-        return preset_config(cfg.model.name, **overrides)
+        config = preset_config(cfg.model.name, **overrides)
+        if cfg.data.decoder:  # the VQ-VAE that pictures the samples fits them, checked before any step
+            from pixelcnn.vqvae.decoding import load_run_decoder
+
+            load_run_decoder(cfg.data, config)
+        return config
 
     def check_split(self, config, split) -> None:
         from pixelcnn.training.data import check_split

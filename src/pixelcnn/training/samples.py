@@ -9,13 +9,16 @@ import torch
 from pixelcnn.images import save_grid
 from pixelcnn.config import levels_ordered
 from pixelcnn.levels import picture
+from pixelcnn.vqvae.codes import decode
+from pixelcnn.vqvae.decoding import load_run_decoder
 
 
 def write_sample_grid(model, path: Path, cfg, maps: torch.Tensor | None = None) -> Path:
     """``cfg.train.sample_count`` samples from ``model`` with a fixed seed, as a PNG.
 
-    Class-conditional models get one row per class; codes that are not ordered
-    (a VQ-VAE's) are shown in false colour. A model conditioned on a map
+    Class-conditional models get one row per class. Codes are decoded into images
+    by the VQ-VAE that ``data.decoder`` names, given the maps they were drawn
+    given; without one, codes that are not ordered (a VQ-VAE's) are shown in false colour. A model conditioned on a map
     is given ``maps`` (the first of the validation split), one per sample. The fixed
     seed makes the grids of successive epochs comparable.
     """
@@ -33,5 +36,10 @@ def write_sample_grid(model, path: Path, cfg, maps: torch.Tensor | None = None) 
         cond = {"labels": labels, "map": maps[:n].to(device)}
     g = torch.Generator(device=device).manual_seed(cfg.train.seed)
     levels = model.sample(n, cond=cond, generator=g, method=cfg.train.sample_method)
+    vq = load_run_decoder(cfg.data, model.config, device)
+    if vq is not None:
+        d = cfg.data
+        codes = {d.field: levels[:, 0], **({d.cond_field: cond["map"]} if d.cond_field else {})}
+        return save_grid(decode(vq, **codes).to(torch.uint8), path, nrow=nrow)
     images = picture(levels.cpu(), model.config.levels, levels_ordered(cfg.data))  # codes in false colour
     return save_grid(images, path, nrow=nrow)
