@@ -50,11 +50,16 @@ GROUPS = ("mnist5k", "binarized-mnist", "cifar10", "seed")
 MODELS = ("pixelcnn", "gated-pixelcnn", "pixelcnn-pp", "pixelsnail")
 
 
-def run_one(model: str, data: list[str], minutes: float, seed: int, extra: list[str]) -> dict:
+def run_one(model: str, data: list[str], minutes: float, seed: int, extra: list[str],
+            keep: Path | None = None) -> dict:
+    """Train ``model`` on ``data`` for ``minutes`` and score the test split; ``keep``: the run
+    directory to keep (with a final grid of 64 samples, drawn after the clock stops), else a
+    temporary one."""
     overrides = [f"model.name={model}", "train.epochs=0", f"train.max_minutes={minutes}", f"train.seed={seed}",
-                 "train.sample_every_epoch=false", "train.sample_count=0", "train.progress=false", *data, *extra]
-    with tempfile.TemporaryDirectory() as run_dir:
-        trainer = Trainer(resolve(None, overrides), Path(run_dir))
+                 "train.sample_every_epoch=false", f"train.sample_count={64 if keep else 0}", "train.progress=false",
+                 *data, *extra]
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(resolve(None, overrides), keep or Path(tmp))
         start = time.monotonic()
         summary = trainer.run()
         wall = time.monotonic() - start
@@ -126,6 +131,8 @@ def main() -> None:
     parser.add_argument("--cifar-dir", default="../shared/data/cifar10",
                         help="folder with data_batch_1.bin and test_batch_first1000.bin")
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated presets of {MODELS}")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep every run in DIR/SET/MODEL, with a final grid of 64 samples")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("overrides", nargs="*", help="extra train.* overrides for every library run, e.g. train.lr=3e-3")
     args = parser.parse_args()
@@ -150,7 +157,8 @@ def main() -> None:
             if name in groups:
                 results[name] = {}
                 for m in models:
-                    results[name][m] = run_one(m, data, args.minutes, args.seed, args.overrides)
+                    keep = args.keep / name / m if args.keep else None
+                    results[name][m] = run_one(m, data, args.minutes, args.seed, args.overrides, keep)
                     print(json.dumps({name: {m: results[name][m]}}), file=sys.stderr, flush=True)
     targets = budget_targets(results)
     if "seed" in groups:

@@ -124,3 +124,4 @@ def test_installed_entry_point_runs():
     result = subprocess.run([str(script), "models"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "pixelcnn-seed" in result.stdout and "gated-pixelcnn" in result.stdout
+    assert "\nvqvae " in result.stdout  # the VQ-VAE presets too

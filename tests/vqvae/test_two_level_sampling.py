@@ -3,6 +3,8 @@ the top codes, then pixelcnn sample --then --decoder writes decoded images; a de
 codebooks do not match the priors is one line before any sampling. A prior run naming its
 VQ-VAE (data.decoder) writes decoded sample grids."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -51,11 +53,14 @@ def test_top_then_bottom_then_the_decoder(encoded, tmp_path, capsys):
     assert err.count("\n") == 1 and "draws 9 codes" in err, err
 
 
-def test_a_run_naming_its_decoder_writes_decoded_sample_grids(encoded, tmp_path):
+def test_a_run_naming_its_decoder_writes_decoded_sample_grids(encoded, tmp_path, monkeypatch):
     vq, codes = encoded
     run = tmp_path / "bottom"
+    monkeypatch.chdir(vq.parent)
     assert main(["-q", "train", "--data", str(codes), "--out", str(run), *PRIOR, "data.field=bottom",
-                 "data.cond_field=top", "data.levels=16", f"data.decoder={vq}"]) == 0
+                 "data.cond_field=top", "data.levels=16", f"data.decoder={vq.name}"]) == 0
+    saved = json.loads((run / "config.json").read_text())["run"]["data"]["decoder"]
+    assert saved == str(vq)  # recorded as an absolute path, as the data are
     grid = Image.open(run / "samples" / "final.png")
     # two decoded 12x12 grey images (false-colour codes would be 3x3 RGB tiles)
     assert grid.mode == "L" and min(grid.size) >= 12, (grid.mode, grid.size)

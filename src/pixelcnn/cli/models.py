@@ -1,4 +1,4 @@
-"""``pixelcnn models``: the registered presets."""
+"""``pixelcnn models``: the registered presets, the PixelCNN family's and the VQ-VAEs'."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ EXAMPLES = """
 
 
 def register(sub) -> None:
-    parser = add_command(sub, "models", "list the registered model presets", EXAMPLES, run)
+    parser = add_command(sub, "models", "list the registered model presets (and the VQ-VAEs')", EXAMPLES, run)
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--json", action="store_true", help="print the presets' full configs as JSON")
     shown.add_argument("--markdown", action="store_true",
@@ -21,16 +21,20 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from pixelcnn.models import PRESETS, config_to_dict, list_models
+    from pixelcnn.vqvae import PRESETS as VQVAE_PRESETS
 
     list_models()  # loads the installed plug-ins' presets into PRESETS
-    if args.json:
-        print_json({name: config_to_dict(p.config) for name, p in PRESETS.items()})
+    if args.json:  # a VQ-VAE's config says "arch": "vqvae"
+        print_json({name: config_to_dict(p.config) for name, p in {**PRESETS, **VQVAE_PRESETS}.items()})
         return 0
     if args.markdown:
         print(markdown_table())
         return 0
-    width = max(map(len, PRESETS))
+    width = max(map(len, [*PRESETS, *VQVAE_PRESETS]))
     for name, preset in PRESETS.items():
+        print(f"{name:<{width}}  {preset.summary}")
+    print("\nVQ-VAEs (pixelcnn vqvae train; their codes train the presets above as priors):")
+    for name, preset in VQVAE_PRESETS.items():
         print(f"{name:<{width}}  {preset.summary}")
     return 0
 

@@ -19,7 +19,7 @@ from pixelcnn.config import RunConfig
 
 def anchor_data(cfg: RunConfig) -> RunConfig:
     """``cfg`` with a data path (``data.name`` when it is not a registered name but a path that
-    exists, and ``data.data_dir``) made absolute."""
+    exists, ``data.data_dir`` and ``data.decoder``) made absolute."""
     from pixelcnn.data.registry import dataset_names
 
     data = cfg.data
@@ -28,6 +28,8 @@ def anchor_data(cfg: RunConfig) -> RunConfig:
         changes["name"] = str(Path(data.name).resolve())
     if data.data_dir:
         changes["data_dir"] = str(Path(data.data_dir).resolve())
+    if data.decoder:
+        changes["decoder"] = str(Path(data.decoder).resolve())
     if not changes:
         return cfg
     return dataclasses.replace(cfg, data=dataclasses.replace(data, **changes))
