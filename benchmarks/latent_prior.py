@@ -98,6 +98,7 @@ def one_set(name: str, vq_path: Path, out: Path, minutes: float, width: int) -> 
     c = vq.config
     dims = c.in_channels * c.image_size[0] * c.image_size[1]
     codes = out / name / "codes.npz"
+    codes.parent.mkdir(parents=True, exist_ok=True)
     encode_dataset(vq, info.data, codes, force=True)
     top, top_summary = train_prior(codes, out / name / "top", "top", "pixelsnail", width, minutes, [])
     bottom, bottom_summary = train_prior(codes, out / name / "bottom", "bottom", "pixelcnn-pp", width, minutes,

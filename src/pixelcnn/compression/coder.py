@@ -1,7 +1,7 @@
 """Lossless coding of images with a model's own distributions and a range coder.
 
 Each sub-pixel is coded with the distribution the model gives it given
-everything before it (``likelihood.coding_probs``), in the sampler's order, so
+everything before it (``likelihood.coding_steps``), in the sampler's order, so
 a file costs about the model's ``-log2 p(x)`` bits. The coder is
 `constriction <https://bamler-lab.github.io/constriction/>`_'s range coder
 (Rust core, batches from NumPy).
@@ -128,13 +128,15 @@ def _code(model, count: int, batch: int, symbols_of, progress: bool, desc: str) 
             k = min(batch, count - first)
             canvas = torch.zeros(k, c, h, w, dtype=torch.long, device=device)
             for i, j, g, params in walk(model, canvas, None, order):
+                steps = lik.coding_steps(params, g)
+                probs = next(steps)  # [k, L]
                 for n in range(width):
                     ch = g * width + n
-                    given = canvas[:, g * width : (g + 1) * width, i, j]  # colours not yet coded are 0
-                    probs = lik.coding_probs(params, g, given)[:, n]  # [k, L]
                     freq = quantise(probs.cpu().numpy())
                     symbols = symbols_of(freq, first, k, ch, i, j)
                     canvas[:, ch, i, j] = torch.from_numpy(np.asarray(symbols, dtype=np.int64)).to(device)
+                    if n + 1 < width:
+                        probs = steps.send(canvas[:, ch, i, j])
                 if bar is not None:
                     bar.update()
             out[first : first + k] = canvas.cpu()
@@ -159,7 +161,7 @@ def _check_model(model) -> None:
     cfg = model.config
     if model.conditional:
         raise PixelCNNError(f"this {model.name} model is conditional; compression supports unconditional models only")
-    if not hasattr(model.likelihood, "coding_probs"):
+    if not hasattr(model.likelihood, "coding_steps"):
         raise PixelCNNError(f"the {model.likelihood.name} likelihood does not expose coding distributions")
 
 

@@ -1,10 +1,10 @@
 """The compressed file: a fixed header, one checksum per image, the coded words, a file checksum.
 
-Layout (little-endian), format version 1::
+Layout (little-endian), format version 2::
 
     offset  size  field
     0       8     magic b"PIXCNNZ\\n"
-    8       2     format version (1)
+    8       2     format version (2)
     10      16    model identity: SHA-256 of the model's config and weights, truncated
     26      2     C, channels          28  2  H          30  2  W
     32      2     L, levels per sub-pixel
@@ -15,7 +15,7 @@ Layout (little-endian), format version 1::
     end-4   4     CRC-32 of every byte before it
 
 Reading checks, in this order, each failure one clear line: the magic (a
-foreign file), the version (a newer one is named as such), the length (a
+foreign file), the version (a newer or an older one is named as such), the length (a
 truncated or padded file), the file checksum (a damaged byte anywhere), and
 only then the model identity and shapes against the model at hand. The
 per-image checksums are verified after decoding: they catch a decoder whose
@@ -35,7 +35,7 @@ import torch
 from pixelcnn.errors import PixelCNNError
 
 MAGIC = b"PIXCNNZ\n"
-VERSION = 1
+VERSION = 2  # 2: the logistic mixture's coding distributions from CDF differences (1: log-space bins)
 _FIXED = struct.Struct("<8sH16sHHHHIII")  # magic .. words: 46 bytes
 HEADER_BYTES = _FIXED.size + 4  # with the file checksum: the bytes a file costs besides 4 per image and the stream
 
@@ -100,6 +100,10 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
                                   f"(version {VERSION}); upgrade pixelcnn")
     if version < 1:
         raise CompressedFileError(f"damaged: format version {version} does not exist")
+    if version < VERSION:
+        raise CompressedFileError(f"written in format version {version}, whose coder computed other "
+                                  f"probabilities than this pixelcnn's (version {VERSION}); decompress it with "
+                                  f"the pixelcnn that wrote it")
     if len(data) < HEADER_BYTES:
         raise CompressedFileError(f"truncated: {len(data)} bytes, shorter than the {HEADER_BYTES}-byte header")
     _, _, ident, c, h, w, levels, count, batch, words = _FIXED.unpack_from(data)

@@ -99,12 +99,11 @@ class Categorical(Likelihood):
         logits = params[:, self.group_params(group)]  # [B, L]
         return self.draw(logits, temperature=temperature, generator=generator).unsqueeze(1)
 
-    def coding_probs(self, params: torch.Tensor, group: int, given: torch.Tensor | None = None) -> torch.Tensor:
-        """The distribution lossless coding uses for colour ``group`` at one position:
-        ``params`` ``[B, C*L]`` -> probabilities ``[B, 1, L]`` (softmax in the params' dtype).
-        ``given`` is not needed: the logits already depend on the earlier colours."""
-        logits = params[:, group * self.levels : (group + 1) * self.levels]  # [B, L]
-        return F.softmax(logits, dim=-1).unsqueeze(1)
+    def coding_steps(self, params: torch.Tensor, group: int):
+        """The distribution lossless coding uses at one position: a generator that yields
+        colour ``group``'s probabilities ``[B, L]`` (softmax in the params' dtype) once:
+        a step holds one colour, and its logits already depend on the earlier colours."""
+        yield F.softmax(params[:, group * self.levels : (group + 1) * self.levels], dim=-1)
 
     def draw(self, logits: torch.Tensor, *, temperature: float = 1.0,
              generator: torch.Generator | None = None) -> torch.Tensor:

@@ -179,27 +179,48 @@ class DiscretizedLogisticMixture(Likelihood):
             xs[:, ch] = self.scale(level, logits.dtype)
         return out
 
-    def coding_probs(self, params: torch.Tensor, group: int, given: torch.Tensor) -> torch.Tensor:
-        """The distributions lossless coding uses, colour by colour: ``params`` ``[B, P]``,
-        ``given`` ``[B, C]`` levels -> probabilities ``[B, C, L]``.
+    def coding_steps(self, params: torch.Tensor, group: int):
+        """The distributions lossless coding uses for one pixel, colour by colour: a
+        generator that yields colour 0's probabilities ``[B, L]`` and, each time it is
+        sent the coded levels ``[B]`` of the last colour, the next colour's (``group``
+        is 0: a step holds the whole pixel).
 
-        Row ``c`` is colour c's conditional given colours ``< c`` of ``given``: the
-        mixture of the components' discretised logistics (means shifted by the earlier
-        colours) weighted by the components' posterior given those colours. Row ``c``
-        reads no colour ``>= c``; a coder calls this once per colour with the colours
-        not yet coded set to zero, so encoder and decoder compute on equal inputs.
+        Colour c's distribution is the mixture of the components' discretised
+        logistics (means shifted by the colours before it) weighted by the
+        components' posterior given those colours, which each sent colour updates
+        with its components' bins at the coded level. A component's bins are
+        differences of its CDF at the L - 1 inner bin edges (the first and last bins
+        reach to minus and plus infinity), each computed as the product
+        ``sigmoid(b) sigmoid(-a) (1 - e^(a - b))`` for its standardised edges a < b,
+        as :meth:`bin_log_prob` does in logs: no subtraction of nearly equal numbers,
+        in either tail or for bins far narrower than the scale.
         """
         logits, means, log_scales, coeffs = self.split(params)
-        x = given.long()
-        xs = self.scale(x, params.dtype)  # [B, C]
-        mu = self.shifted_means(means, coeffs, xs)  # [B, C, K]
-        seen = self.bin_log_prob(x.unsqueeze(2), xs.unsqueeze(2), mu, log_scales)  # [B, C, K]
-        before = torch.cat([torch.zeros_like(seen[:, :1]), seen[:, :-1].cumsum(dim=1)], dim=1)  # colours < c
-        weights = F.log_softmax(logits.unsqueeze(1) + before, dim=2)  # [B, C, K]: posterior given colours < c
-        levels = torch.arange(self.levels, device=params.device)  # [L]
-        every = self.bin_log_prob(levels, self.scale(levels, params.dtype), mu.unsqueeze(3),
-                                  log_scales.unsqueeze(3))  # [B, C, K, L]
-        return torch.logsumexp(weights.unsqueeze(3) + every, dim=2).exp()  # [B, C, L]
+        inv_s = torch.exp(-log_scales)  # [B, C, K]
+        centres = self.scale(torch.arange(self.levels, device=params.device), params.dtype)
+        edges = centres[:-1] + 1.0 / (self.levels - 1)  # the L - 1 inner bin edges
+        log_w = F.log_softmax(logits, dim=1)  # [B, K]: log posterior of the components
+        earlier, pair = [], 0
+        for c in range(self.colours):
+            mu = means[:, c]
+            for xs in earlier:
+                mu = mu + coeffs[:, pair] * xs.unsqueeze(1)
+                pair += 1
+            bins = self._bins(mu.unsqueeze(2), inv_s[:, c].unsqueeze(2), edges)
+            levels = yield torch.einsum("bk,bkl->bl", F.softmax(log_w, dim=1), bins)
+            if c + 1 < self.colours:
+                picked = bins.gather(2, levels.view(-1, 1, 1).expand(-1, bins.shape[1], 1)).squeeze(2)
+                log_w = log_w + picked.clamp(min=torch.finfo(bins.dtype).tiny).log()
+                earlier.append(self.scale(levels, params.dtype))
+
+    def _bins(self, mu, inv_s, edges) -> torch.Tensor:
+        """Each component's probability of every level ``[B, K, L]`` (means and inverse
+        scales ``[B, K, 1]``); see :meth:`coding_steps`."""
+        z = (edges - mu) * inv_s  # [B, K, L-1]: the inner edges, standardised
+        below, above = torch.sigmoid(z), torch.sigmoid(-z)  # mass below and above each edge
+        gap = -torch.expm1(-2.0 / (self.levels - 1) * inv_s)  # [B, K, 1]: 1 - exp(-bin width)
+        inner = below[..., 1:] * above[..., :-1] * gap  # sigmoid(b) - sigmoid(a) = sigmoid(b) sigmoid(-a) (1 - e^(a-b))
+        return torch.cat([below[..., :1], inner, above[..., -1:]], dim=2)
 
     def _prefix_evidence(self, given, known, means, log_scales, coeffs) -> torch.Tensor:
         """``log p_k(known prefix)`` ``[B, K]``: the log-likelihood under each component of
