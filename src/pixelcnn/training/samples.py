@@ -16,11 +16,12 @@ from pixelcnn.vqvae.decoding import load_run_decoder
 def write_sample_grid(model, path: Path, cfg, maps: torch.Tensor | None = None) -> Path:
     """``cfg.train.sample_count`` samples from ``model`` with a fixed seed, as a PNG.
 
-    Class-conditional models get one row per class. Codes are decoded into images
-    by the VQ-VAE that ``data.decoder`` names, given the maps they were drawn
-    given; without one, codes that are not ordered (a VQ-VAE's) are shown in false colour. A model conditioned on a map
-    is given ``maps`` (the first of the validation split), one per sample. The fixed
-    seed makes the grids of successive epochs comparable.
+    Class-conditional models get one row per class. A model conditioned on a map
+    is given ``maps`` (the first of the validation split), one per sample. Codes
+    are decoded into images by the VQ-VAE that ``data.decoder`` names (with the
+    maps they were drawn given); without one, codes that are not ordered (a
+    VQ-VAE's) are shown in false colour. The fixed seed makes the grids of
+    successive epochs comparable.
     """
     n = cfg.train.sample_count
     device = next(model.parameters()).device

@@ -23,7 +23,7 @@ Maps = dict[str, tuple[int, tuple[int, int]]]  # map name -> (levels, (h, w))
 def check_decodes(vq, where: str, maps: Maps, what: str) -> None:
     """One line unless the VQ-VAE ``vq`` (saved at ``where``) decodes exactly the code maps
     ``maps`` that ``what`` gives: the same map names, sizes, and levels within its codebooks."""
-    check_map_names(vq.config.map_names, where, maps, what)
+    _check_map_names(vq.config.map_names, where, maps, what)
     c = vq.config
     for name, (levels, size) in maps.items():
         want = (c.codes(name), tuple(c.map_shape(name)))
@@ -32,10 +32,10 @@ def check_decodes(vq, where: str, maps: Maps, what: str) -> None:
                                 f"{where} reads {want[0]} codes on {_size(want[1])} maps")
 
 
-def check_map_names(names: tuple[str, ...], where: str, maps, what: str) -> None:
+def _check_map_names(names: tuple[str, ...], where: str, maps, what: str) -> None:
     """One line unless ``maps`` names exactly the decoder's code maps ``names``."""
     if set(maps) != set(names):
-        given = " and ".join(m for m in names if m in maps) or " and ".join(maps) or "no"
+        given = " and ".join(maps) or "no"
         hint = (": a top prior's samples are decoded through its bottom prior "
                 "(pixelcnn sample --checkpoint TOP --then BOTTOM --decoder VQRUN)" if set(maps) == {"top"} else "")
         raise PixelCNNError(f"the decoder {where} reads {' and '.join(names)} code maps; {what} gives "
