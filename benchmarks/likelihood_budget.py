@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -143,7 +144,7 @@ def main() -> None:
         parser.error(f"unknown groups {unknown}; known: {GROUPS}")
     if sorted(set(models) - set(MODELS)):
         parser.error(f"unknown models {sorted(set(models) - set(MODELS))}; known: {MODELS}")
-    results, targets = {}, {}
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
         sets = {
             "mnist5k": ["data.name=mnist5k", "data.levels=256"],
@@ -168,6 +169,7 @@ def main() -> None:
             <= rows["tutorial BatchNorm (plain eager reference)"]["test_bits_per_dim"])
     print(json.dumps({
         "benchmark": "likelihood_budget",
+        "command": "python benchmarks/likelihood_budget.py " + shlex.join(sys.argv[1:]),
         "machine": describe(),
         "minutes_per_model": args.minutes,
         "seed_minutes": args.seed_minutes if "seed" in groups else None,
