@@ -7,8 +7,9 @@ codes of every split (``pixelcnn vqvae encode``); a top prior (``pixelsnail``,
 attention over the whole top map) and a bottom prior given the top map
 (``pixelcnn-pp`` with two resolutions, as the maps are small: 8x8 and 4x4 on
 CIFAR-10), both with the categorical over the codebook and the width of the
-pixel-space ``pixelcnn-pp`` preset (``--width``), each trained for ``--minutes``. The bottom prior names the VQ-VAE (``data.decoder``), so its run
-writes decoded sample grids.
+pixel-space ``pixelcnn-pp`` preset (``--width``), each trained for
+``--minutes``. The bottom prior names the VQ-VAE (``data.decoder``), so its
+run writes decoded sample grids.
 
 Figures: each prior's test bits per code, and its nats per image over the
 image's C x H x W dimensions (bits per image dim; the two priors' sum is the
@@ -150,8 +151,11 @@ def main(argv: list[str] | None = None) -> dict:
         "cifar10": (args.cifar_vqvae, "vqvae-cifar10", [f"data.data_dir={args.cifar_dir}", "data.download=false"]),
         "mnist5k": (args.mnist_vqvae, "vqvae-mnist5k", []),
     }
+    chosen = [s for s in args.only.split(",") if s]
+    if not chosen or set(chosen) - set(sets):
+        parser.error(f"--only takes comma-separated sets of {', '.join(sets)}, got {args.only!r}")
     results, trained_with = {}, {}
-    for name in [s for s in args.only.split(",") if s]:
+    for name in chosen:
         given, config, overrides = sets[name]
         run, trained_with[name] = vq_run(name, given, args.out, config, overrides)
         results[name], images = one_set(name, run, args.out, args.minutes, args.width, args.repeats)

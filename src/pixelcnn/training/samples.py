@@ -9,8 +9,6 @@ import torch
 from pixelcnn.images import save_grid
 from pixelcnn.config import levels_ordered
 from pixelcnn.levels import picture
-from pixelcnn.vqvae.codes import decode
-from pixelcnn.vqvae.decoding import load_run_decoder
 
 
 def write_sample_grid(model, path: Path, cfg, maps: torch.Tensor | None = None) -> Path:
@@ -37,8 +35,11 @@ def write_sample_grid(model, path: Path, cfg, maps: torch.Tensor | None = None) 
         cond = {"labels": labels, "map": maps[:n].to(device)}
     g = torch.Generator(device=device).manual_seed(cfg.train.seed)
     levels = model.sample(n, cond=cond, generator=g, method=cfg.train.sample_method)
-    vq = load_run_decoder(cfg.data, model.config, device)
-    if vq is not None:
+    if cfg.data.decoder:
+        from pixelcnn.vqvae.codes import decode
+        from pixelcnn.vqvae.decoding import load_run_decoder
+
+        vq = load_run_decoder(cfg.data, model.config, device)
         d = cfg.data
         codes = {d.field: levels[:, 0], **({d.cond_field: cond["map"]} if d.cond_field else {})}
         return save_grid(decode(vq, **codes).to(torch.uint8), path, nrow=nrow)
