@@ -11,7 +11,7 @@ For each image set: bytes per image and bits/dim of
 
 then images/s of compressing, decompressing and cached sampling of as many
 images in the same batches, and whether 1 and 2 threads compute the same
-coding frequencies (every step's quantised distribution compared bit for bit)
+coding distributions (every step's probabilities compared bit for bit)
 and decode each other's files.
 
     pip install imagecodecs
@@ -72,12 +72,12 @@ def timed(fn):
     return out, time.perf_counter() - start
 
 
-def frequencies(model, images: torch.Tensor) -> list[np.ndarray]:
-    """Every coding step's quantised frequencies while encoding ``images`` (the coder's own loop)."""
+def distributions(model, images: torch.Tensor) -> list[np.ndarray]:
+    """Every coding step's probabilities, as the coder receives them, while encoding ``images`` (the coder's own loop)."""
     seen = []
 
-    def record(freq, first, k, ch, i, j):
-        seen.append(freq.copy())
+    def record(probs, first, k, ch, i, j):
+        seen.append(probs.copy())
         return images[first:first + k, ch, i, j].numpy()
 
     _code(model, images.shape[0], BATCH, record, False, "")
@@ -85,15 +85,15 @@ def frequencies(model, images: torch.Tensor) -> list[np.ndarray]:
 
 
 def threads_check(model, images: torch.Tensor) -> dict:
-    """Do 1 and 2 threads compute the same frequencies, and decode each other's files?"""
+    """Do 1 and 2 threads compute the same coding distributions, and decode each other's files?"""
     before = torch.get_num_threads()
     out = {}
     try:
         torch.set_num_threads(1)
-        one, file_one = frequencies(model, images), compress(model, images)
+        one, file_one = distributions(model, images), compress(model, images)
         torch.set_num_threads(2)
-        two, file_two = frequencies(model, images), compress(model, images)
-        out["frequencies_identical"] = len(one) == len(two) and all(np.array_equal(a, b) for a, b in zip(one, two))
+        two, file_two = distributions(model, images), compress(model, images)
+        out["distributions_identical"] = len(one) == len(two) and all(np.array_equal(a, b) for a, b in zip(one, two))
         out["files_identical"] = file_one == file_two
         out["two_threads_decode_one_thread_file"] = _decodes(model, file_one, images)
         torch.set_num_threads(1)

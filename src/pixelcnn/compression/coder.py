@@ -11,9 +11,10 @@ decoder therefore run one routine, :func:`_code`: the same cached steps of the
 sampler (:func:`pixelcnn.sampling.samplers.walk`) over a canvas filled sub-pixel
 by sub-pixel, the same batches of images, the model's own dtype, eval and
 inference mode. They differ only in whether a step's symbols are read from
-the image (encoding) or from the stream (decoding). Probabilities are then
-quantised to integer frequencies that sum to ``2**24`` in float64 arithmetic,
-each at least 1 so any image can be coded; the coder receives those integers.
+the image (encoding) or from the stream (decoding). constriction quantises each
+distribution to integer frequencies of 24 bits (its fast quantiser, in Rust,
+deterministic for the same floats), giving every level at least one, so any
+image can be coded however unlikely the model finds it.
 
 Floats can differ between machines, thread counts and libraries, so a file
 is safest decoded where it was written; each image's checksum turns any
@@ -31,21 +32,7 @@ from pixelcnn.compression.container import (CompressedFileError, Header, image_c
                                             unpack)
 from pixelcnn.errors import PixelCNNError
 
-PRECISION = 24  # bits of the integer frequencies
 BATCH = 64  # images coded together by default
-
-
-def quantise(probs: np.ndarray) -> np.ndarray:
-    """Probabilities ``[B, L]`` -> integer frequencies ``[B, L]`` (float64 holding integers), each >= 1,
-    each row summing to ``2**PRECISION``; the remainder goes to the row's likeliest level."""
-    total = 1 << PRECISION
-    p = probs.astype(np.float64)
-    p = p / p.sum(axis=1, keepdims=True)
-    freq = np.floor(p * (total - p.shape[1])) + 1.0
-    top = p.argmax(axis=1)
-    rows = np.arange(p.shape[0])
-    freq[rows, top] += total - freq.sum(axis=1)
-    return freq
 
 
 def compress(model, images: torch.Tensor, *, batch: int = BATCH, progress: bool = False) -> bytes:
@@ -64,9 +51,9 @@ def compress(model, images: torch.Tensor, *, batch: int = BATCH, progress: bool 
     encoder = constriction.stream.queue.RangeEncoder()
     family = constriction.stream.model.Categorical(perfect=False)
 
-    def encode(freq, first, k, ch, i, j):
+    def encode(probs, first, k, ch, i, j):
         symbols = images[first : first + k, ch, i, j].numpy().astype(np.int32)
-        encoder.encode(symbols, family, freq)
+        encoder.encode(symbols, family, probs)
         return symbols
 
     _code(model, images.shape[0], batch, encode, progress, "compressing")
@@ -86,8 +73,8 @@ def decompress(model, data: bytes, *, progress: bool = False) -> torch.Tensor:
     decoder = constriction.stream.queue.RangeDecoder(words)
     family = constriction.stream.model.Categorical(perfect=False)
 
-    def decode(freq, first, k, ch, i, j):
-        return decoder.decode(family, freq)
+    def decode(probs, first, k, ch, i, j):
+        return decoder.decode(family, probs)
 
     images = _code(model, header.count, header.batch, decode, progress, "decompressing")
     got = image_checksums(images)
@@ -110,8 +97,8 @@ def ideal_bits(model, images: torch.Tensor, *, batch: int = 256) -> float:
 
 def _code(model, count: int, batch: int, symbols_of, progress: bool, desc: str) -> torch.Tensor:
     """The coding loop both directions share: for each batch of images, walk the sampler's
-    steps; at each colour, quantise the model's distribution and call
-    ``symbols_of(freq [k, L], first, k, colour, i, j) -> int32 [k]``, which encodes the image's
+    steps; at each colour, call ``symbols_of(probs [k, L], first, k, colour, i, j) -> int32 [k]``
+    with the model's distribution (a NumPy array of its dtype), which encodes the image's
     symbols or decodes them; write them into the canvas. Returns the canvas, long ``[N, C, H, W]``."""
     from pixelcnn.sampling.samplers import _remaining, walk
 
@@ -132,8 +119,7 @@ def _code(model, count: int, batch: int, symbols_of, progress: bool, desc: str) 
                 probs = next(steps)  # [k, L]
                 for n in range(width):
                     ch = g * width + n
-                    freq = quantise(probs.cpu().numpy())
-                    symbols = symbols_of(freq, first, k, ch, i, j)
+                    symbols = symbols_of(probs.cpu().numpy(), first, k, ch, i, j)
                     canvas[:, ch, i, j] = torch.from_numpy(np.asarray(symbols, dtype=np.int64)).to(device)
                     if n + 1 < width:
                         probs = steps.send(canvas[:, ch, i, j])

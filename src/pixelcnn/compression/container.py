@@ -35,7 +35,7 @@ import torch
 from pixelcnn.errors import PixelCNNError
 
 MAGIC = b"PIXCNNZ\n"
-VERSION = 2  # 2: the logistic mixture's coding distributions from CDF differences (1: log-space bins)
+VERSION = 3  # earlier versions computed other coding distributions, so this one does not decode them
 _FIXED = struct.Struct("<8sH16sHHHHIII")  # magic .. words: 46 bytes
 HEADER_BYTES = _FIXED.size + 4  # with the file checksum: the bytes a file costs besides 4 per image and the stream
 

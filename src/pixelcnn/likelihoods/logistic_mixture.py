@@ -38,6 +38,7 @@ bins make it unnecessary).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -48,6 +49,15 @@ from pixelcnn.likelihoods.base import Likelihood, register_likelihood
 from pixelcnn.nn.layers import scale_levels
 
 MIN_LOG_SCALE = -7.0
+
+
+@functools.lru_cache(maxsize=16)
+def _bin_bounds(levels: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The bins' edges in scaled values ``[L+1]``, from minus to plus infinity: level l's bin
+    is ``(bounds[l], bounds[l+1])``. Shared between calls: not to be written to."""
+    inner = scale_levels(torch.arange(levels - 1, device=device), levels, dtype) + 1.0 / (levels - 1)
+    infinity = torch.full((1,), math.inf, dtype=dtype, device=device)
+    return torch.cat([-infinity, inner, infinity])
 
 
 @register_likelihood("logistic-mixture")
@@ -187,18 +197,21 @@ class DiscretizedLogisticMixture(Likelihood):
 
         Colour c's distribution is the mixture of the components' discretised
         logistics (means shifted by the colours before it) weighted by the
-        components' posterior given those colours, which each sent colour updates
-        with its components' bins at the coded level. A component's bins are
-        differences of its CDF at the L - 1 inner bin edges (the first and last bins
-        reach to minus and plus infinity), each computed as the product
-        ``sigmoid(b) sigmoid(-a) (1 - e^(a - b))`` for its standardised edges a < b,
-        as :meth:`bin_log_prob` does in logs: no subtraction of nearly equal numbers,
-        in either tail or for bins far narrower than the scale.
+        components' posterior given those colours. Its bins are differences of the
+        mixture's CDF at the L - 1 inner bin edges (the first and last bins reach to
+        minus and plus infinity): one logistic per component and edge. Each sent
+        colour multiplies the posterior by its components' bin at the coded level,
+        computed as ``sigmoid(b) sigmoid(-a) (1 - e^(a - b))`` for the bin's
+        standardised edges a < b (no subtraction of nearly equal numbers, as in
+        :meth:`bin_log_prob`). The mixture's own differences round its far upper
+        tail (bins below the float's resolution come out as 0); the coder gives
+        every level a nonzero frequency, so that costs only size on levels the model
+        finds nearly impossible.
         """
         logits, means, log_scales, coeffs = self.split(params)
         inv_s = torch.exp(-log_scales)  # [B, C, K]
-        centres = self.scale(torch.arange(self.levels, device=params.device), params.dtype)
-        edges = centres[:-1] + 1.0 / (self.levels - 1)  # the L - 1 inner bin edges
+        bounds = _bin_bounds(self.levels, params.dtype, params.device)  # [L+1]: each level's bin is (bounds[l], bounds[l+1])
+        edges = bounds[1:-1]  # [L-1]: the inner bin edges
         log_w = F.log_softmax(logits, dim=1)  # [B, K]: log posterior of the components
         earlier, pair = [], 0
         for c in range(self.colours):
@@ -206,21 +219,16 @@ class DiscretizedLogisticMixture(Likelihood):
             for xs in earlier:
                 mu = mu + coeffs[:, pair] * xs.unsqueeze(1)
                 pair += 1
-            bins = self._bins(mu.unsqueeze(2), inv_s[:, c].unsqueeze(2), edges)
-            levels = yield torch.einsum("bk,bkl->bl", F.softmax(log_w, dim=1), bins)
+            cdf = ((edges - mu.unsqueeze(2)) * inv_s[:, c].unsqueeze(2)).sigmoid_()  # [B, K, L-1]
+            mixed = torch.bmm(F.softmax(log_w, dim=1).unsqueeze(1), cdf).squeeze(1)  # [B, L-1]
+            ends = mixed.new_ones(len(mixed), 1)
+            levels = yield torch.diff(mixed, prepend=ends - 1, append=ends).clamp_(min=0)
             if c + 1 < self.colours:
-                picked = bins.gather(2, levels.view(-1, 1, 1).expand(-1, bins.shape[1], 1)).squeeze(2)
-                log_w = log_w + picked.clamp(min=torch.finfo(bins.dtype).tiny).log()
+                low = (bounds[levels].unsqueeze(1) - mu) * inv_s[:, c]  # [B, K]: the coded bin's edges, standardised
+                high = (bounds[levels + 1].unsqueeze(1) - mu) * inv_s[:, c]
+                gap = (-torch.expm1(low - high)).clamp_(min=torch.finfo(low.dtype).tiny)
+                log_w = log_w + F.logsigmoid(high) + F.logsigmoid(-low) + gap.log()
                 earlier.append(self.scale(levels, params.dtype))
-
-    def _bins(self, mu, inv_s, edges) -> torch.Tensor:
-        """Each component's probability of every level ``[B, K, L]`` (means and inverse
-        scales ``[B, K, 1]``); see :meth:`coding_steps`."""
-        z = (edges - mu) * inv_s  # [B, K, L-1]: the inner edges, standardised
-        below, above = torch.sigmoid(z), torch.sigmoid(-z)  # mass below and above each edge
-        gap = -torch.expm1(-2.0 / (self.levels - 1) * inv_s)  # [B, K, 1]: 1 - exp(-bin width)
-        inner = below[..., 1:] * above[..., :-1] * gap  # sigmoid(b) - sigmoid(a) = sigmoid(b) sigmoid(-a) (1 - e^(a-b))
-        return torch.cat([below[..., :1], inner, above[..., -1:]], dim=2)
 
     def _prefix_evidence(self, given, known, means, log_scales, coeffs) -> torch.Tensor:
         """``log p_k(known prefix)`` ``[B, K]``: the log-likelihood under each component of
