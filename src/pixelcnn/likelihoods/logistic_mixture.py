@@ -209,8 +209,8 @@ class DiscretizedLogisticMixture(Likelihood):
         finds nearly impossible.
         """
         logits, means, log_scales, coeffs = self.split(params)
-        inv_s = torch.exp(-log_scales)  # [B, C, K]
-        bounds = _bin_bounds(self.levels, params.dtype, params.device)  # [L+1]: each level's bin is (bounds[l], bounds[l+1])
+        inv_s = torch.exp(-log_scales).clamp_(min=torch.finfo(params.dtype).tiny)  # [B, C, K], never 0
+        bounds = _bin_bounds(self.levels, params.dtype, params.device)  # [L+1]: level l's bin ends at l and l+1
         edges = bounds[1:-1]  # [L-1]: the inner bin edges
         log_w = F.log_softmax(logits, dim=1)  # [B, K]: log posterior of the components
         earlier, pair = [], 0
