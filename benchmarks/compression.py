@@ -11,9 +11,9 @@ For each image set: bytes per image and bits/dim of
 
 then images/s of compressing, decompressing and cached sampling of as many
 images in the same batches (timed in turn ``--repeats`` times, each the fastest
-of its repeats), the issue's targets as met or not, and whether 1 and 2 threads compute the same
-coding distributions (every step's probabilities compared bit for bit)
-and decode each other's files.
+of its repeats), the issue's targets as met or not, and whether 1 and 2 threads
+compute the same coding distributions (every step's probabilities compared bit
+for bit) and decode each other's files.
 
     pip install imagecodecs
     python benchmarks/compression.py --checkpoint runs/mnist5k --count 500 \
@@ -74,7 +74,8 @@ def timed(fn):
 
 
 def distributions(model, images: torch.Tensor) -> list[np.ndarray]:
-    """Every coding step's probabilities, as the coder receives them, while encoding ``images`` (the coder's own loop)."""
+    """Every coding step's probabilities, as the coder receives them, while encoding ``images``
+    (the coder's own loop)."""
     seen = []
 
     def record(probs, first, k, ch, i, j):
