@@ -201,7 +201,7 @@ class DiscretizedLogisticMixture(Likelihood):
         mixture's CDF at the L - 1 inner bin edges (the first and last bins reach to
         minus and plus infinity): one logistic per component and edge. Each sent
         colour multiplies the posterior by its components' bin at the coded level,
-        computed as ``sigmoid(b) sigmoid(-a) (1 - e^(a - b))`` for the bin's
+        computed in logs as ``sigmoid(b) sigmoid(-a) (1 - e^(a - b))`` for the bin's
         standardised edges a < b (no subtraction of nearly equal numbers, as in
         :meth:`bin_log_prob`). The mixture's own differences round its far upper
         tail (bins below the float's resolution come out as 0); the coder gives
