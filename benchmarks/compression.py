@@ -182,6 +182,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timings of each speed; the fastest counts")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
+    for name in ("count", "threads_images", "threads", "repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     torch.set_num_threads(args.threads)
     from pixelcnn.data import load_dataset
     from pixelcnn.training.checkpoint import resolve_checkpoint
