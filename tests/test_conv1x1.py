@@ -1,21 +1,25 @@
-"""``conv1x1`` (a batched matrix multiply, on a contiguous copy where needed) equals ``F.conv2d``, values and gradients."""
+"""``conv1x1`` (a batched matrix multiply, on a contiguous copy where needed; one matrix multiply on
+small maps) equals ``F.conv2d``, values and gradients."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from pixelcnn.nn.layers import conv1x1
+from pixelcnn.nn.layers import SMALL_MAP, conv1x1
 
 
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last", "sliced"])
 @pytest.mark.parametrize("bias", [True, False])
-def test_conv1x1_equals_conv2d(layout, bias):
+@pytest.mark.parametrize("size", [(5, 7), (1, 3)], ids=["map", "small-map"])
+def test_conv1x1_equals_conv2d(layout, bias, size):
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(3, 6, 5, 7, generator=g)
+    h, w = size
+    assert (h * w < SMALL_MAP) == (size == (1, 3))  # both paths are taken
+    x = torch.randn(3, 6, h, w, generator=g)
     if layout == "channels_last":
         x = x.contiguous(memory_format=torch.channels_last)
     elif layout == "sliced":
-        x = torch.randn(3, 6, 6, 7, generator=g)[:, :, 1:]
+        x = torch.randn(3, 6, h + 1, w, generator=g)[:, :, 1:]
     weight = torch.randn(4, 6, 1, 1, generator=g)
     b = torch.randn(4, generator=g) if bias else None
     leaves = [t.clone().requires_grad_() for t in (x, weight) + ((b,) if bias else ())]

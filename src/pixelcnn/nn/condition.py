@@ -11,8 +11,8 @@ see all of it: it never breaks causality. It has up to three parts:
   layer adds a 1x1 projection of them.
 
 Each conditioned layer owns a :class:`Conditioning`. During an incremental run
-(:mod:`pixelcnn.nn.step`) the map's features and each layer's projection of
-them are computed once per run, and a step reads its region.
+(:mod:`pixelcnn.nn.step`) the map's features are computed once per run, and a
+step projects the features of its region only.
 """
 
 from __future__ import annotations
@@ -43,6 +43,14 @@ class Condition:
         key = tuple(size)
         if key not in memo:
             memo[key] = self.encoder.resized(self.map, key, memo)
+        return memo[key]
+
+    def features_last(self, size: tuple[int, int], step) -> torch.Tensor:
+        """:meth:`features` channels last, ``[B, *size, F]``, once per run of ``step``."""
+        memo = step.cache.state(self.encoder)
+        key = ("channels last", tuple(size))
+        if key not in memo:
+            memo[key] = self.features(size, step).permute(0, 2, 3, 1).contiguous()
         return memo[key]
 
 
@@ -95,20 +103,23 @@ class Conditioning(nn.Module):
     def forward(self, cond: Condition, like: torch.Tensor, step=None) -> torch.Tensor | float:
         """The bias for a layer output ``like`` (the whole map, or the step's region of a
         map of ``step.map_size``)."""
-        bias = 0.0
+        parts = []
         if self.embed is not None and cond.labels is not None:
-            bias = bias + self.embed(cond.labels)[:, :, None, None]
+            parts.append(self.embed(cond.labels)[:, :, None, None])
         if self.project is not None and cond.vector is not None:
-            bias = bias + self.project(cond.vector)[:, :, None, None]
+            parts.append(self.project(cond.vector)[:, :, None, None])
         if self.map is not None and cond.map is not None:
-            bias = bias + self._map_bias(cond, like, step)
-        return bias
+            parts.append(self._map_bias(cond, like, step))
+        return sum(parts[1:], parts[0]) if parts else 0.0
 
     def _map_bias(self, cond: Condition, like: torch.Tensor, step) -> torch.Tensor:
         if step is None:
             return conv1x1(cond.features(like.shape[-2:]), self.map.weight, None)
         state = step.cache.state(self)
-        size = step.map_size
-        if size not in state:  # the whole map's projection, once per run
-            state[size] = conv1x1(cond.features(size, step), self.map.weight.detach(), None)
-        return step.region(state[size])
+        if "weight" not in state:  # read once per run: [F, channels]
+            state["weight"] = self.map.weight.detach().flatten(1).t()
+        # the step's region only: a position's features are a row of the channels-last map
+        (top, bottom), (left, right) = step.rows, step.cols
+        region = cond.features_last(step.map_size, step)[:, top:bottom, left:right]  # [B, h, w, F]
+        b, h, w, f = region.shape
+        return (region.reshape(-1, f) @ state["weight"]).view(b, h, w, -1).permute(0, 3, 1, 2)

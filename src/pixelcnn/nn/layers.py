@@ -68,6 +68,9 @@ def gate(x: torch.Tensor, groups: int = 1) -> torch.Tensor:
     return out.reshape(b, c // 2, h, w)
 
 
+SMALL_MAP = 16  # positions: below this, conv1x1 is one matrix multiply (measured on CPUs)
+
+
 def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """A 1x1 convolution, ``x`` ``[B, in, H, W]``, ``weight`` ``[out, in, 1, 1]`` -> ``[B, out, H, W]``.
 
@@ -79,12 +82,21 @@ def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     output would be copied again, wider, by the likelihood. A graph being compiled goes to
     ``F.conv2d``, which TorchInductor handles better than the batched form.
     ``benchmarks/throughput.py`` and ``benchmarks/profile_step.py`` measure the effect.
+
+    A map of fewer than ``SMALL_MAP`` positions (a row or a few positions of an
+    incremental run) is one matrix multiply over all ``B * H * W`` positions instead:
+    the batched form's products, ``H * W`` columns each, are too narrow to be fast.
     """
     if x.dim() != 4 or torch.compiler.is_compiling():
         return F.conv2d(x, weight, bias)
-    x = x.contiguous()
     b, c, h, w = x.shape
     out = weight.shape[0]
+    if h * w < SMALL_MAP:
+        rows = x.permute(0, 2, 3, 1).reshape(b * h * w, c)  # [B*H*W, in]
+        matrix = weight.view(out, c).t()
+        y = rows @ matrix if bias is None else torch.addmm(bias, rows, matrix)
+        return y.view(b, h * w, out).transpose(1, 2).contiguous().view(b, out, h, w)
+    x = x.contiguous()
     flat = x.view(b, c, h * w)  # [B, in, HW]
     matrix = weight.view(1, out, c).expand(b, out, c)  # [B, out, in], no copy
     y = torch.bmm(matrix, flat) if bias is None else torch.baddbmm(bias.view(1, out, 1), matrix, flat)

@@ -17,12 +17,16 @@ nothing is computed twice. A network drives its layers at their own rates
   outputs it feeds at once (2 rows; 2x2 positions) and keeps them until they
   are read.
 
-Memory is a ring of padded rows, channels last, as deep as the kernel plus
-the stride: a write of row ``r`` only overwrites rows no later read needs
-(a row written a position at a time still holds an old row right of the
-last write; only "down-right" layers are run by positions, and their windows
-never reach right of their position on its own row; "down" layers are run by
-whole rows).
+Memory is a ring of padded rows, channels last, as deep as the rows from
+the first one an output reads to the newest input row written before the
+output is read: ``top + 1`` (output row ``i`` reads padded rows from ``s*i``;
+input row ``s*i`` is padded row ``s*i + top``, and an output row is finished,
+every position of it, before input row ``s*i + 1`` is written). A transposed
+layer's ``kh = stride`` output rows of one input row are read before the next
+input row writes, so its ring is ``kh`` deep. A row written a
+position at a time still holds an old row right of the last write: only
+"down-right" layers are run by positions, and their windows never reach
+right of their position on its own row ("down" layers are run by whole rows).
 Runs speak the protocol of :mod:`pixelcnn.nn.step` and live in its
 :class:`~pixelcnn.nn.step.Cache` (never in a state dict) and
 read the weights once, when made: a run must not outlive a weight update.
@@ -64,24 +68,24 @@ def transposed_run(cache: Cache, conv, size: tuple[int, int]) -> "TransposedRun"
 
 
 class _Ring:
-    """Rows of a map, channels last, in ``depth`` slots: row ``r`` lives in slot ``r % depth``,
-    stored twice (slots ``s`` and ``s + depth``) so that any ``depth`` consecutive rows are
-    one view of memory, however they wrap."""
+    """Rows of a map, channels last, in ``depth`` slots: row ``r`` lives in slot ``r % depth``."""
 
     def __init__(self, like: torch.Tensor, batch: int, depth: int, width: int, channels: int):
         self.depth = depth
-        self.memory = like.new_zeros(batch, 2 * depth, width, channels)
+        self.memory = like.new_zeros(batch, depth, width, channels)
 
-    def write(self, r: int, cols: slice, values: torch.Tensor) -> None:
+    def write(self, r: int, cols: slice | int, values: torch.Tensor) -> None:
         """Store ``values`` ``[B, cols, channels]`` (or ``[B, channels]`` for one column) in row ``r``."""
-        slot = r % self.depth
-        self.memory[:, slot, cols] = values
-        self.memory[:, slot + self.depth, cols] = values
+        self.memory[:, r % self.depth, cols] = values
 
-    def rows(self, first: int, n: int) -> torch.Tensor:
-        """Rows ``first .. first + n - 1`` (``n <= depth``): a view ``[B, n, width, channels]``."""
+    def rows(self, first: int, n: int, cols: slice = slice(None)) -> torch.Tensor:
+        """Columns ``cols`` of rows ``first .. first + n - 1`` (``n <= depth``): ``[B, n, cols, channels]``,
+        a view of memory unless the rows wrap round the last slot."""
         start = first % self.depth
-        return self.memory[:, start : start + n]
+        if start + n <= self.depth:
+            return self.memory[:, start : start + n, cols]
+        wrapped = start + n - self.depth
+        return torch.cat([self.memory[:, start:, cols], self.memory[:, :wrapped, cols]], dim=1)
 
     def row(self, r: int) -> torch.Tensor:
         return self.memory[:, r % self.depth]
@@ -98,7 +102,8 @@ class ShiftedRun:
         left, right, top, _ = conv.padding()
         self.top, self.left, self.stride = top, left, conv.stride
         self.out_width = -(-size[1] // conv.stride)
-        self.ring = _Ring(weight, batch, kh + conv.stride, size[1] + left + right, conv.in_channels)
+        # rows from the first an output reads to the newest input row written before it is read
+        self.ring = _Ring(weight, batch, top + 1, size[1] + left + right, conv.in_channels)
         self.flat = weight.permute(2, 3, 1, 0).reshape(-1, conv.out_channels)  # [kh*kw*in, out], window order
 
     def write(self, x: torch.Tensor, i: int, j: int | None = None) -> None:
@@ -118,7 +123,7 @@ class ShiftedRun:
         """Output at ``(i, j)``: ``[B, out, 1, 1]``."""
         kh, kw = self.conv.kernel
         s = self.stride
-        window = self.ring.rows(s * i, kh)[:, :, s * j : s * j + kw]  # [B, kh, kw, in]
+        window = self.ring.rows(s * i, kh, slice(s * j, s * j + kw))  # [B, kh, kw, in]
         out = torch.addmm(self.bias, window.reshape(window.shape[0], -1), self.flat)
         return out.view(out.shape[0], -1, 1, 1)
 
@@ -141,7 +146,7 @@ class TransposedRun:
         weight = conv.effective_weight().detach()  # [in, out, kh, kw]
         self.weight, self.bias = weight, conv.bias.detach()
         self.size = size
-        self.ring = _Ring(weight, batch, kh + conv.stride, size[1], conv.out_channels)
+        self.ring = _Ring(weight, batch, kh, size[1], conv.out_channels)
         self.flat = weight.reshape(conv.in_channels, -1)  # [in, out*kh*kw]
 
     def write_row(self, x: torch.Tensor, i: int) -> None:
