@@ -153,6 +153,24 @@ def test_a_decoder_that_disagrees_is_a_clear_error(coded):
         decompress(model, refit(data, 46 + 4, "<I", 12345))  # the second image's checksum
 
 
+def test_a_stream_the_decoder_cannot_follow_is_a_clear_error(coded, monkeypatch):
+    """Probabilities other than the encoder's can walk constriction's decoder out of the range
+    they allow; it then asserts (seen decoding a file of an earlier build): one clear line."""
+    import constriction
+
+    class Refusing:
+        def __init__(self, words):
+            pass
+
+        def decode(self, family, probs):
+            raise AssertionError("Tried to decode from compressed data that is invalid for the employed entropy model.")
+
+    model, _, data = coded
+    monkeypatch.setattr(constriction.stream.queue, "RangeDecoder", Refusing)
+    with pytest.raises(CompressedFileError, match="does not decode with this model's probabilities.*build"):
+        decompress(model, data)
+
+
 def test_bad_images_are_refused(coded):
     model, images, _ = coded
     with pytest.raises(pixelcnn.PixelCNNError, match="levels must lie"):

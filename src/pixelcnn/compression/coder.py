@@ -63,6 +63,10 @@ def compress(model, images: torch.Tensor, *, batch: int = BATCH, progress: bool 
     return pack(header, encoder.get_compressed())
 
 
+DISAGREES = ("this machine or pixelcnn build computed other probabilities than the one that wrote the file "
+             "(decode it where it was written)")
+
+
 def decompress(model, data: bytes, *, progress: bool = False) -> torch.Tensor:
     """The images (long levels ``[N, C, H, W]``) of a file made by :func:`compress` with ``model``."""
     import constriction
@@ -74,7 +78,11 @@ def decompress(model, data: bytes, *, progress: bool = False) -> torch.Tensor:
     family = constriction.stream.model.Categorical(perfect=False)
 
     def decode(probs, first, k, ch, i, j):
-        return decoder.decode(family, probs)
+        try:
+            return decoder.decode(family, probs)
+        except AssertionError:  # the stream left the range these probabilities allow
+            raise CompressedFileError(f"does not decode with this model's probabilities (image {first} onwards): "
+                                      f"{DISAGREES}") from None
 
     images = _code(model, header.count, header.batch, decode, progress, "decompressing")
     got = image_checksums(images)
@@ -82,7 +90,7 @@ def decompress(model, data: bytes, *, progress: bool = False) -> torch.Tensor:
     if bad:
         raise CompressedFileError(
             f"{len(bad)} of {header.count} images decoded differently from what was encoded (first: image {bad[0]}): "
-            "this machine computed other probabilities than the one that wrote the file")
+            f"{DISAGREES}")
     return images
 
 
