@@ -16,9 +16,10 @@ distribution to integer frequencies of 24 bits (its fast quantiser, in Rust,
 deterministic for the same floats), giving every level at least one, so any
 image can be coded however unlikely the model finds it.
 
-Floats can differ between machines, thread counts and libraries, so a file
-is safest decoded where it was written; each image's checksum turns any
-disagreement into a clear error.
+Floats can differ between machines, thread counts, libraries and pixelcnn
+builds, so a file is safest decoded where it was written; a stream the decoder
+cannot follow, or an image whose checksum differs, turns any disagreement into
+a clear error.
 
 Not implemented: conditional models (the condition is not stored).
 """
