@@ -23,10 +23,10 @@ output is read: ``top + 1`` (output row ``i`` reads padded rows from ``s*i``;
 input row ``s*i`` is padded row ``s*i + top``, and an output row is finished,
 every position of it, before input row ``s*i + 1`` is written). A transposed
 layer's ``kh = stride`` output rows of one input row are read before the next
-input row writes, so its ring is ``kh`` deep. A row written a
-position at a time still holds an old row right of the last write: only
-"down-right" layers are run by positions, and their windows never reach
-right of their position on its own row ("down" layers are run by whole rows).
+input row writes, so its ring is ``kh`` deep. A row written a position at a
+time still holds an old row right of the last write: only "down-right" layers
+are run by positions, and their windows never reach right of their position
+on its own row ("down" layers are run by whole rows).
 Runs speak the protocol of :mod:`pixelcnn.nn.step` and live in its
 :class:`~pixelcnn.nn.step.Cache` (never in a state dict) and
 read the weights once, when made: a run must not outlive a weight update.
